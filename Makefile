@@ -1,0 +1,33 @@
+# Two commands a newcomer needs: `make test` and `make demo`. Both set up the project-local
+# virtualenv (.venv) first, are idempotent, and assume nothing was run before.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.stamp-install
+
+.PHONY: setup engines test test-slow demo clean
+
+$(STAMP): setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel "setuptools<81"
+	# DS_BUILD_OPS=0: DeepSpeed JIT-builds what it needs; no CUDA toolchain is needed to install it.
+	DS_BUILD_OPS=0 $(PY) -m pip install -q -e ".[eval,dev]"
+	@touch $(STAMP)
+
+# The Debian speech engines the embedded corpus is synthesised with (no-op when present).
+engines: $(STAMP)
+	$(VENV)/bin/holitok-data engines --install
+
+setup: $(STAMP) engines
+
+test: setup
+	OMP_NUM_THREADS=2 $(PY) -m pytest -q
+
+test-slow: setup
+	OMP_NUM_THREADS=2 $(PY) -m pytest -q -m slow
+
+demo: setup
+	bash recipes/demo.sh $(if $(TEXT),--text "$(TEXT)") $(if $(PROMPT),--prompt "$(PROMPT)")
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo-output

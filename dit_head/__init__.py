@@ -1,0 +1,1 @@
+"""Per-step DiT flow-matching head (torch only)."""

@@ -1,0 +1,1 @@
+"""Evaluation: pinned scoring protocols, offline judges, reports."""

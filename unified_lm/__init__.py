@@ -1,0 +1,1 @@
+"""The unified AR+DiT speech model: an HF causal-LM backbone reading HoliTok latent patches and text."""
