@@ -46,7 +46,7 @@ PRESETS = {"tiny": lambda: Top(model=Model(width=4)), "big": lambda: Top(model=M
 def test_layering_preset_yaml_overrides(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("preset: big\noptim:\n  lr: 3\nmodel:\n  rates: [2, 3, 5]\n")
-    cfg = load_config(Top, path, ["optim.lr=1e-3", "model.kind=unite", "name=001"], presets=PRESETS)
+    cfg = load_config(Top, path, ["optim.lr=1e-3", "model.kind=unite", "name='001'"], presets=PRESETS)
     assert cfg.model.width == 64  # from the preset
     assert cfg.model.rates == [2, 3, 5]  # from YAML
     assert cfg.optim.lr == pytest.approx(1e-3) and isinstance(cfg.optim.lr, float)  # override wins
