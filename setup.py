@@ -36,7 +36,10 @@ EXTRAS = {
         "setuptools<81",  # resemblyzer imports pkg_resources
         "pesq",
         "pystoi",
+        "zhconv",  # seedtts-zh protocol: traditional -> simplified on hypotheses, as seed-tts-eval
     ],
+    # Seed-TTS zh judge (paraformer-zh); its model comes from ModelScope or a local directory.
+    "eval-zh": ["funasr"],
     "dev": ["pytest>=8"],
 }
 
