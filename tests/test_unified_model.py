@@ -1,0 +1,184 @@
+"""UnifiedLM (tiny): causality by gradient through the whole model, save/load roundtrip, loss
+weights, history windows, latent statistics, checkpoint errors, an HF-tokenizer backbone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from test_unified_text_tokenizer import make_sentences, save_tiny_hf_tokenizer, train_tiny_sentencepiece
+from unified_lm.model import UnifiedLM, history_windows
+from unified_lm.patch_encoder import LatentNorm, PatchEncoder
+from unified_lm.sequences import asr_segments, tts_segments
+from unified_lm.text_tokenizer import SentencePieceTextTokenizer
+
+D = 128
+
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory):
+    return SentencePieceTextTokenizer(train_tiny_sentencepiece(tmp_path_factory.mktemp("spm")))
+
+
+@pytest.fixture(scope="module")
+def stats_file(tmp_path_factory):
+    g = torch.Generator().manual_seed(5)
+    path = tmp_path_factory.mktemp("stats") / "latent_stats.json"
+    stats = {"mean": torch.randn(D, generator=g).tolist(), "std": (torch.rand(D, generator=g) + 0.5).tolist(),
+             "count": 1234, "latent_dim": D, "frame_rate": 25.0}
+    path.write_text(json.dumps(stats))
+    return path
+
+
+def tiny_model(tok, seed=0, **overrides):
+    torch.manual_seed(seed)
+    return UnifiedLM.from_preset("tiny", text_tok=tok, **overrides).eval()
+
+
+def batch_for(model, tok, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    sp = tok.special
+    tts = tts_segments(sp, tok.encode("The cat sees a dog"), torch.randn(6, D, generator=g), torch.randn(9, D, generator=g))
+    asr = asr_segments(sp, torch.randn(7, D, generator=g), tok.encode("A dog reads"))
+    return model.build([tts, asr])
+
+
+def test_forward_counts_and_losses(tok):
+    model = tiny_model(tok)
+    batch = batch_for(model, tok)
+    out = model(batch, generator=torch.Generator().manual_seed(0))
+    # TTS target: 9 frames -> 3 patches (flow) + 1 final stop position; ASR: 3 transcript tokens + eos
+    assert (out.counts.flow_patches, out.counts.stop_positions) == (3, 4)
+    assert out.counts.text_tokens == len(tok.encode("A dog reads")) + 1
+    for part in (out.loss, out.text_ce, out.flow, out.stop):
+        assert part.dim() == 0 and torch.isfinite(part)
+    out.loss.backward()
+    assert model.audio_in.in_proj.weight.grad.abs().sum() > 0 and model.head.x_proj.weight.grad is not None
+
+
+def test_causality_by_gradient_through_the_whole_model(tok):
+    """hidden state / stop logit at position i depend on no input (token or latent patch) after i."""
+    model = tiny_model(tok)
+    batch = batch_for(model, tok)
+    batch.patches.requires_grad_(True)
+    captured = {}
+    hook = model.backbone.lm.get_input_embeddings().register_forward_hook(lambda m, i, o: captured.update(tokens=o))
+    hidden = model.step(model.embed(batch), batch.attention_mask, batch.position_ids, compute_logits=False).hidden
+    hook.remove()
+    for row in range(2):
+        slots = batch.patch_index[row]  # [L]
+        for i in range(int(batch.lengths[row])):
+            out = hidden[row, i].sum() + model.predict_stop(hidden[row, i])
+            g_patch, g_tok = torch.autograd.grad(out, [batch.patches, captured["tokens"]], retain_graph=True)
+            later_patches = slots[i + 1:][slots[i + 1:] >= 0]  # patches placed after position i
+            assert g_patch[row, later_patches].abs().sum().item() == 0
+            assert g_tok[row, i + 1:].abs().sum().item() == 0
+            assert g_tok[1 - row].abs().sum().item() == 0 and g_patch[1 - row].abs().sum().item() == 0  # rows independent
+            assert g_tok[row, : i + 1].abs().sum() > 0  # the check is not vacuous
+            if slots[i] >= 0:
+                assert g_patch[row, slots[i]].abs().sum() > 0  # this position's own patch is seen
+
+
+def test_patch_encoder_is_causal():
+    torch.manual_seed(0)
+    enc = PatchEncoder(latent_dim=8, patch_size=4, width=32, layers=2, heads=4, ffn=64, out_dim=16)
+    x = torch.randn(2, 6, 4, 8, requires_grad=True)  # [B, N, P, D]
+    y = enc(x)  # [B, N, 16]
+    for n in range(6):
+        (g,) = torch.autograd.grad(y[:, n].sum(), x, retain_graph=True)
+        assert g[:, n + 1:].abs().sum().item() == 0
+        assert g[:, n].abs().sum() > 0
+
+
+def test_history_windows_oldest_first_and_masked():
+    patches = torch.arange(1, 4, dtype=torch.float32).view(1, 3, 1, 1).expand(1, 3, 2, 1)  # [B=1, Na=3, P=2, D=1]
+    frame_mask = torch.tensor([[[True, True], [True, False], [True, True]]])  # [1, 3, 2]
+    hist, mask = history_windows(patches, frame_mask, k=2)
+    assert hist.shape == (1, 3, 4, 1)
+    assert hist[0, :, :, 0].tolist() == [[0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 2, 2]]
+    assert mask[0].tolist() == [[False] * 4, [False, False, True, True], [True, True, True, False]]
+
+
+def test_loss_weights_are_respected(tok):
+    batch = batch_for(tiny_model(tok), tok)
+    base = tiny_model(tok)(batch, generator=torch.Generator().manual_seed(0))
+    weighted = tiny_model(tok, loss={"text_ce": 0.5, "flow": 2.0, "stop": 0.0})(batch, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(base.loss, base.text_ce + base.flow + base.stop)
+    for part in ("text_ce", "flow", "stop"):
+        assert torch.equal(getattr(base, part), getattr(weighted, part))
+    assert torch.allclose(weighted.loss, 0.5 * base.text_ce + 2.0 * base.flow)
+
+
+def test_save_load_roundtrip_gives_identical_outputs(tok, stats_file, tmp_path):
+    model = tiny_model(tok, seed=3, latent_stats=str(stats_file), tokenizer_ref="holitok-48k:/models/holitok")
+    assert int(model.latent_norm.count) == 1234
+    batch = batch_for(model, tok)
+    directory = model.save_pretrained(tmp_path / "ckpt")
+    meta = json.loads((directory / "meta.json").read_text())
+    assert meta["kind"] == "holitok-unified" and meta["format_version"] == 1
+    assert meta["tokenizer_ref"] == "holitok-48k:/models/holitok" and meta["parameters"]["total"] == model.num_parameters().total
+    assert json.loads((directory / "latent_stats.json").read_text())["count"] == 1234
+    loaded = UnifiedLM.from_pretrained(directory)
+    assert not loaded.training and loaded.text_tokenizer.encode("The cat") == tok.encode("The cat")
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    with torch.no_grad():
+        out_a = model(batch, generator=torch.Generator().manual_seed(1))
+        out_b = loaded(batch, generator=torch.Generator().manual_seed(1))
+        h_a = model.step(model.embed(batch), batch.attention_mask, batch.position_ids).hidden
+        h_b = loaded.step(loaded.embed(batch), batch.attention_mask, batch.position_ids).hidden
+    assert torch.equal(out_a.loss, out_b.loss) and torch.equal(h_a, h_b)
+
+
+def test_checkpoint_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        UnifiedLM.from_pretrained(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no meta.json"):
+        UnifiedLM.from_pretrained(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "meta.json").write_text(json.dumps({"kind": "holitok-tokenizer", "format_version": 1}))
+    with pytest.raises(ValueError, match="holds a 'holitok-tokenizer' checkpoint, not a 'holitok-unified'"):
+        UnifiedLM.from_pretrained(tmp_path / "other")
+
+
+def test_latent_norm_stats_roundtrip_and_checks(stats_file, tmp_path):
+    norm = LatentNorm(D)
+    norm.load_stats_file(stats_file)
+    x = torch.randn(3, 5, D)
+    assert torch.allclose(norm.denormalize(norm.normalize(x)), x, atol=1e-5)
+    norm.save_stats_file(tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text()) == json.loads(stats_file.read_text())
+    with pytest.raises(ValueError, match="expects 128"):
+        norm.load_stats({"mean": [0.0] * 4, "std": [1.0] * 4})
+    with pytest.raises(ValueError, match="12.5 Hz"):
+        norm.load_stats({"mean": [0.0] * D, "std": [1.0] * D, "frame_rate": 12.5})
+
+
+def test_hf_pretrained_backbone_with_its_tokenizer(tmp_path):
+    """backbone.pretrained = a local HF dir holding weights + tokenizer: special tokens are added,
+    the embedding grows to fit them, and the checkpoint reloads without the original directory."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    torch.manual_seed(0)
+    lm_dir = save_tiny_hf_tokenizer(tmp_path / "lm")
+    hf_cfg = Qwen2Config(vocab_size=60, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    AutoModelForCausalLM.from_config(hf_cfg).save_pretrained(str(lm_dir))
+    model = UnifiedLM.from_preset("tiny", backbone={"pretrained": str(lm_dir)}, text_tokenizer={"kind": "hf"}).eval()
+    assert model.backbone.vocab_size == model.text_tokenizer.vocab_size > 60  # grown for task tokens + pad
+    assert model.cfg.dit.cond_dim == 64
+    tts = tts_segments(model.text_tokenizer.special, model.text_tokenizer.encode(make_sentences(1)[0].lower()),
+                       torch.randn(4, D), torch.randn(5, D))
+    batch = model.build([tts])
+    ckpt = model.save_pretrained(tmp_path / "ckpt")
+    for path in lm_dir.iterdir():
+        path.unlink()
+    lm_dir.rmdir()
+    loaded = UnifiedLM.from_pretrained(ckpt)
+    with torch.no_grad():
+        a = model(batch, generator=torch.Generator().manual_seed(0))
+        b = loaded(batch, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a.loss, b.loss) and loaded.text_tokenizer.special == model.text_tokenizer.special

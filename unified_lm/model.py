@@ -1,0 +1,243 @@
+"""UnifiedLM: HF causal-LM backbone + causal PatchEncoder (audio in) + DiT flow head (audio out)
++ stop head, trained jointly on TTS (flow + stop) and ASR (text cross-entropy).
+
+Composition: the model receives its parts (`UnifiedLM(cfg, backbone, audio_in, latent_norm, head,
+stop_head, text_tokenizer)`); `from_config` builds them. The training forward takes a
+`SequenceBatch` (sequences.py documents every alignment) and returns a typed `UnifiedOutput`.
+Generation is NOT a mode of forward: it lives in its own module and uses the pieces exposed here
+(`embed_segments`, `embed`, `embed_audio`, `step`, `predict_stop`, `head`, `latent_norm`).
+Checkpoint directories are handled in checkpoint.py (`save_pretrained` / `from_pretrained`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dit_head.head import DiTHead
+from holitok_common.config import merge, validate
+from unified_lm.backbone import Backbone, BackboneOutput, build_hf_causal_lm
+from unified_lm.checkpoint import load_unified, save_unified
+from unified_lm.config import PRESETS, UnifiedConfig
+from unified_lm.patch_encoder import LatentNorm, PatchEncoder
+from unified_lm.sequences import IGNORE_INDEX, Segment, SequenceBatch, build_batch
+from unified_lm.text_tokenizer import TextTokenizer, load_text_tokenizer
+
+
+@dataclass
+class LossCounts:
+    """How many items each loss averaged over in this batch."""
+
+    text_tokens: int
+    flow_patches: int
+    stop_positions: int
+
+
+@dataclass
+class UnifiedOutput:
+    """loss = w_text * text_ce + w_flow * flow + w_stop * stop (weights from cfg.loss). Each part is
+    a float32 scalar: the mean over its items (0 when the batch has none, see `counts`)."""
+
+    loss: torch.Tensor
+    text_ce: torch.Tensor
+    flow: torch.Tensor
+    stop: torch.Tensor
+    counts: LossCounts
+
+
+@dataclass
+class ParameterCounts:
+    backbone: int
+    patch_encoder: int
+    dit: int
+    stop_head: int
+    total: int
+
+
+def history_windows(patches: torch.Tensor, frame_mask: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The previous k patches of every patch, oldest first (the DiT head's history input).
+
+    patches [B, Na, P, D], frame_mask [B, Na, P] -> history [B, Na, k*P, D], history_mask
+    [B, Na, k*P] (False before the row's first patch and on padded frames).
+    """
+    b, n, p, d = patches.shape
+    padded = F.pad(patches, (0, 0, 0, 0, k, 0))  # [B, k + Na, P, D]
+    mask = F.pad(frame_mask, (0, 0, k, 0), value=False)  # [B, k + Na, P]
+    history = torch.stack([padded[:, j:j + n] for j in range(k)], dim=2)  # [B, Na, k, P, D]
+    history_mask = torch.stack([mask[:, j:j + n] for j in range(k)], dim=2)  # [B, Na, k, P]
+    return history.reshape(b, n, k * p, d), history_mask.reshape(b, n, k * p)
+
+
+class UnifiedLM(nn.Module):
+    """Backbone + PatchEncoder (`audio_in`) + LatentNorm + DiT head + stop head (+ text tokenizer ref).
+
+    Shapes: B rows, L positions, H backbone hidden, Na patches per row, P frames per patch, D latent dim.
+    """
+
+    def __init__(self, cfg: UnifiedConfig, backbone: Backbone, audio_in: PatchEncoder, latent_norm: LatentNorm,
+                 head: DiTHead, stop_head: nn.Linear, text_tokenizer: Optional[TextTokenizer] = None):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone, self.audio_in, self.latent_norm = backbone, audio_in, latent_norm
+        self.head, self.stop_head = head, stop_head
+        self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(cls, cfg: UnifiedConfig, text_tok: Optional[TextTokenizer] = None,
+                    hf_config_dir: Optional[Path] = None) -> "UnifiedLM":
+        """Build every part from `cfg` (random init; real backbone weights if backbone.pretrained).
+
+        The text tokenizer is `text_tok`, else loaded from cfg.text_tokenizer.path (hf kind:
+        falls back to backbone.pretrained), else None with a warning. Works under
+        `with torch.device("meta"):`. `hf_config_dir` (checkpoint loading) overrides the backbone source.
+        """
+        validate(cfg)
+        if cfg.audio_in.kind == "unite":
+            raise NotImplementedError(
+                "audio_in.kind='unite' needs the tokenizer's semantic encoder, not available yet; use audio_in.kind='base'"
+            )
+        tok = text_tok if text_tok is not None else _configured_tokenizer(cfg)
+        backbone = Backbone(build_hf_causal_lm(cfg.backbone, hf_config_dir))
+        _check_vocab(cfg, backbone, tok)
+        a = cfg.audio_in
+        audio_in = PatchEncoder(cfg.latent_dim, cfg.patch_size, a.width, a.layers, a.heads, a.ffn,
+                                out_dim=backbone.hidden_size, dropout=a.dropout)
+        latent_norm = LatentNorm(cfg.latent_dim, cfg.frame_rate)
+        if cfg.latent_stats is not None:
+            latent_norm.load_stats_file(cfg.latent_stats)
+        stop_head = nn.Linear(backbone.hidden_size, 1)
+        return cls(cfg, backbone, audio_in, latent_norm, DiTHead(cfg.dit), stop_head, tok)
+
+    @classmethod
+    def from_preset(cls, name: str, text_tok: Optional[TextTokenizer] = None, **overrides: Any) -> "UnifiedLM":
+        """A named preset with nested-mapping config overrides, e.g.
+        `from_preset("tiny", text_tok=tok, loss={"flow": 0.5}, backbone={"num_layers": 2})`."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown UnifiedLM preset {name!r}; known presets: {sorted(PRESETS)}")
+        return cls.from_config(validate(merge(PRESETS[name](), overrides)), text_tok)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "UnifiedLM":
+        """Load a directory written by `save_pretrained` (see checkpoint.py); eval mode."""
+        return load_unified(cls, directory)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write a self-describing checkpoint directory (see checkpoint.py); returns it."""
+        return save_unified(self, directory)
+
+    def num_parameters(self) -> ParameterCounts:
+        """Parameters per part (shared/tied tensors counted once)."""
+        return ParameterCounts(_count(self.backbone), _count(self.audio_in), _count(self.head),
+                               _count(self.stop_head), _count(self))
+
+    # ------------------------------------------------------------------ pieces (training + generation)
+    def embed_audio(self, patches: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Raw latent patches [B, Na, P, D] + frame_mask [B, Na, P] -> embeddings [B, Na, H]
+        (normalised, padded frames zeroed, causal PatchEncoder)."""
+        return self.audio_in(self.latent_norm.normalize(patches), frame_mask)
+
+    def embed(self, batch: SequenceBatch) -> torch.Tensor:
+        """Input embeddings [B, L, H]: token embeddings, with patch embeddings at the audio slots."""
+        tokens = self.backbone.embed_tokens(batch.input_ids)  # [B, L, H]
+        if batch.patches.shape[1] == 0:
+            return tokens
+        audio = self.embed_audio(batch.patches, batch.frame_mask).to(tokens.dtype)  # [B, Na, H]
+        index = batch.patch_index.clamp(min=0)[..., None].expand(-1, -1, tokens.shape[-1])  # [B, L, H]
+        audio_at = audio.gather(1, index)  # [B, L, H]: patch patch_index[b, i] at (b, i)
+        return torch.where(batch.audio_slot[..., None], audio_at, tokens)
+
+    def build(self, examples: Sequence[Sequence[Segment]], max_len: Optional[int] = None) -> SequenceBatch:
+        """build_batch with this model's patch size, latent dim and pad id (needs a text tokenizer)."""
+        if self.text_tokenizer is None:
+            raise ValueError("this model has no text tokenizer attached: call sequences.build_batch with an explicit pad_id")
+        return build_batch(examples, self.cfg.patch_size, self.cfg.latent_dim, self.text_tokenizer.special.pad,
+                           max_len=self.cfg.max_seq_len if max_len is None else max_len)
+
+    def embed_segments(self, examples: Sequence[Sequence[Segment]],
+                       max_len: Optional[int] = None) -> tuple[SequenceBatch, torch.Tensor]:
+        """Examples -> (right-padded SequenceBatch on the model's device, inputs_embeds [B, L, H])."""
+        batch = self.build(examples, max_len).to(self.stop_head.weight.device)
+        return batch, self.embed(batch)
+
+    def step(self, inputs_embeds: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
+             position_ids: Optional[torch.Tensor] = None, past_key_values: Any = None, use_cache: bool = False,
+             logits_mask: Optional[torch.Tensor] = None, compute_logits: bool = True) -> BackboneOutput:
+        """One backbone call (prefill or incremental with a KV cache); see Backbone.forward."""
+        return self.backbone(inputs_embeds, attention_mask, position_ids, past_key_values, use_cache,
+                             logits_mask, compute_logits)
+
+    def predict_stop(self, hidden: torch.Tensor) -> torch.Tensor:
+        """hidden [..., H] -> stop logits [...] (sigmoid > 0.5: no more patches)."""
+        return self.stop_head(hidden).squeeze(-1)
+
+    # ------------------------------------------------------------------ training forward
+    def forward(self, batch: SequenceBatch, generator: Optional[torch.Generator] = None) -> UnifiedOutput:
+        """Joint loss of a SequenceBatch. `generator` drives the DiT's noise/time draws."""
+        text_mask = batch.text_targets != IGNORE_INDEX  # [B, L]
+        n_text = int(text_mask.sum())
+        out = self.step(self.embed(batch), batch.attention_mask, batch.position_ids,
+                        logits_mask=text_mask, compute_logits=n_text > 0)
+        zero = out.hidden.new_zeros((), dtype=torch.float32)
+        text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask]) if n_text else zero  # [N, V]
+        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero)
+        stop_mask = batch.stop_mask  # [B, L]
+        n_stop = int(stop_mask.sum())
+        stop = zero
+        if n_stop:
+            logits = self.predict_stop(out.hidden[stop_mask]).float()  # [N]
+            stop = F.binary_cross_entropy_with_logits(logits, batch.stop_targets[stop_mask].float())
+        w = self.cfg.loss
+        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop
+        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop))
+
+    def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch,
+                   generator: Optional[torch.Generator], zero: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Flow matching on the target patches, conditioned on the hidden state one position before."""
+        targets = batch.patch_is_target  # [B, Na]
+        n_flow = int(targets.sum())
+        if n_flow == 0:
+            return zero, 0
+        z = self.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
+        cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
+        k = self.cfg.dit.history_patches
+        history = history_mask = None
+        if k > 0:
+            hist, hist_mask = history_windows(z, batch.frame_mask, k)  # [B, Na, k*P, D], [B, Na, k*P]
+            history, history_mask = hist[targets], hist_mask[targets]  # [N, k*P, D], [N, k*P]
+        result = self.head(z[targets], cond, history, history_mask, batch.frame_mask[targets], generator=generator)
+        return result.loss, n_flow
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _configured_tokenizer(cfg: UnifiedConfig) -> Optional[TextTokenizer]:
+    t = cfg.text_tokenizer
+    path = t.path if t.path is not None or t.kind != "hf" else cfg.backbone.pretrained
+    if path is None:
+        warnings.warn("no text tokenizer path configured (text_tokenizer.path): the model has no text tokenizer attached",
+                      stacklevel=3)
+        return None
+    return load_text_tokenizer(t.kind, path, t.on_unknown)
+
+
+def _check_vocab(cfg: UnifiedConfig, backbone: Backbone, tok: Optional[TextTokenizer]) -> None:
+    """The tokenizer's ids must fit the embedding; an HF backbone grows for added special tokens."""
+    if tok is None:
+        return
+    if cfg.text_tokenizer.kind == "sentencepiece" and tok.vocab_size != cfg.text_tokenizer.vocab_size:
+        raise ValueError(f"the sentencepiece model has {tok.vocab_size} pieces but text_tokenizer.vocab_size is "
+                         f"{cfg.text_tokenizer.vocab_size}: set them equal (the inline backbone's vocab follows it)")
+    if tok.vocab_size > backbone.vocab_size:
+        if cfg.backbone.pretrained is None and cfg.backbone.config_name is None:
+            raise ValueError(f"the text tokenizer has {tok.vocab_size} ids, the backbone embeds {backbone.vocab_size}")
+        backbone.resize_vocab(tok.vocab_size)
+

@@ -1,0 +1,171 @@
+"""Audio input side: latent normalisation, patchify/unpatchify, and the causal PatchEncoder.
+
+Units: a latent *frame* is one D-dim HoliTok vector (25 Hz, 40 ms); a *patch* is P consecutive
+frames (P=4: 160 ms, so the LM sees audio at 6.25 Hz). An utterance of T frames gives
+ceil(T / P) patches; the last one is zero-padded and its padded frames are masked
+(`frame_mask` False) so no loss or history ever uses them.
+
+The PatchEncoder is CAUSAL over patches (patch n sees patches 0..n only): TTS prompts and
+autoregressively generated patches are encoded exactly as in training (generation may re-encode
+the growing patch sequence, or cache it, with identical results), and streaming ASR is possible.
+Because it is causal and batches are right-padded, real patches never attend to padding, so no
+key-padding mask is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def patchify(latents: torch.Tensor, patch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """latents [T, D] -> (patches [N, P, D] zero-padded, frame_mask [N, P] bool), N = ceil(T / P)."""
+    if latents.dim() != 2:
+        raise ValueError(f"patchify expects latents [T, D], got shape {tuple(latents.shape)}")
+    frames, dim = latents.shape
+    n = math.ceil(frames / patch_size)
+    pad = n * patch_size - frames
+    padded = F.pad(latents, (0, 0, 0, pad))  # [N * P, D]
+    mask = torch.arange(n * patch_size, device=latents.device) < frames  # [N * P]
+    return padded.view(n, patch_size, dim), mask.view(n, patch_size)  # [N, P, D], [N, P]
+
+
+def unpatchify(patches: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """patches [N, P, D] (+ frame_mask [N, P]) -> latents [T, D] with the masked frames dropped.
+
+    Only a trailing partial patch is allowed (masked frames must be at the end).
+    """
+    n, p, d = patches.shape
+    flat = patches.reshape(n * p, d)  # [N * P, D]
+    if frame_mask is None:
+        return flat
+    keep = frame_mask.reshape(n * p)  # [N * P]
+    frames = int(keep.sum())
+    if not bool(keep[:frames].all()):
+        raise ValueError("unpatchify: masked frames must all be at the end (only the last patch may be partial)")
+    return flat[:frames]
+
+
+class LatentNorm(nn.Module):
+    """Per-dim latent normalisation z' = (z - mean) / std, with the stats as saved buffers.
+
+    The HoliTok runtime has no latent scaling (SPEC 1), so downstream models fit per-dim stats
+    (`latent_stats.json`: {"mean": [D], "std": [D], "count": N, "latent_dim": D, "frame_rate": 25.0})
+    and carry them in their checkpoint. Until stats are loaded it is the identity (count 0).
+    """
+
+    def __init__(self, latent_dim: int, frame_rate: float = 25.0):
+        super().__init__()
+        self.latent_dim, self.frame_rate = latent_dim, frame_rate
+        self.register_buffer("mean", torch.zeros(latent_dim))
+        self.register_buffer("std", torch.ones(latent_dim))
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+    def normalize(self, latents: torch.Tensor) -> torch.Tensor:
+        """latents [..., D] -> normalised [..., D]."""
+        return (latents - self.mean) / self.std
+
+    def denormalize(self, latents: torch.Tensor) -> torch.Tensor:
+        """normalised [..., D] -> latents [..., D] (the tokenizer's scale)."""
+        return latents * self.std + self.mean
+
+    @torch.no_grad()
+    def load_stats(self, stats: dict[str, Any]) -> None:
+        """Load a latent_stats.json dict; checks its latent_dim / frame_rate and that std > 0."""
+        mean, std = torch.as_tensor(stats["mean"], dtype=torch.float32), torch.as_tensor(stats["std"], dtype=torch.float32)
+        if mean.shape != (self.latent_dim,) or std.shape != (self.latent_dim,):
+            raise ValueError(f"latent stats hold {mean.numel()}/{std.numel()} dims, the model expects {self.latent_dim}")
+        if int(stats.get("latent_dim", self.latent_dim)) != self.latent_dim:
+            raise ValueError(f"latent stats are for latent_dim {stats['latent_dim']}, the model uses {self.latent_dim}")
+        if float(stats.get("frame_rate", self.frame_rate)) != self.frame_rate:
+            raise ValueError(f"latent stats are for {stats['frame_rate']} Hz latents, the model uses {self.frame_rate} Hz")
+        if not bool((std > 0).all()):
+            raise ValueError("latent stats: every std must be > 0")
+        self.mean.copy_(mean)
+        self.std.copy_(std)
+        self.count.fill_(int(stats.get("count", 0)))
+
+    def stats(self) -> dict[str, Any]:
+        """The latent_stats.json dict of the current buffers."""
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "count": int(self.count),
+            "latent_dim": self.latent_dim,
+            "frame_rate": self.frame_rate,
+        }
+
+    def load_stats_file(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"latent stats file {str(path)!r} does not exist (holitok-tokenizer extract writes it)")
+        self.load_stats(json.loads(path.read_text()))
+
+    def save_stats_file(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.stats()))
+
+
+def sinusoidal_positions(n: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """[N, dim] sin/cos position table (Vaswani et al. 2017); no parameters, no length limit."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=device, dtype=torch.float32) / half)
+    angles = torch.arange(n, device=device, dtype=torch.float32)[:, None] * freqs[None]  # [N, dim/2]
+    table = torch.cat([angles.sin(), angles.cos()], dim=-1)  # [N, dim]
+    return F.pad(table, (0, dim - 2 * half)).to(dtype)
+
+
+class CausalBlock(nn.Module):
+    """Pre-norm Transformer block with causal self-attention (SDPA) and a GELU MLP."""
+
+    def __init__(self, width: int, heads: int, ffn: int, dropout: float = 0.0):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.mlp = nn.Sequential(nn.Linear(width, ffn), nn.GELU(), nn.Linear(ffn, width), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, N, W] -> [B, N, W]."""
+        b, n, w = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, w // self.heads).unbind(2)  # 3 x [B, N, h, W/h]
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, h, N, W/h]
+        drop = self.dropout if self.training else 0.0
+        att = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)  # [B, h, N, W/h]
+        x = x + self.proj(att.transpose(1, 2).reshape(b, n, w))  # [B, N, W]
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchEncoder(nn.Module):
+    """Causal Transformer over latent patches -> backbone-sized embeddings.
+
+    A patch [P, D] is flattened to P*D, projected to `width`, given a sinusoidal position (patch
+    index within the example's audio), passed through `layers` causal blocks, and projected to
+    `out_dim` (the backbone hidden size). Padded frames are zeroed first.
+    """
+
+    def __init__(self, latent_dim: int, patch_size: int, width: int, layers: int, heads: int, ffn: int,
+                 out_dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.latent_dim, self.patch_size, self.width = latent_dim, patch_size, width
+        self.in_proj = nn.Linear(patch_size * latent_dim, width)
+        self.blocks = nn.ModuleList(CausalBlock(width, heads, ffn, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(width)
+        self.out_proj = nn.Linear(width, out_dim)
+
+    def forward(self, patches: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """patches [B, N, P, D] (normalised latents), frame_mask [B, N, P] -> embeddings [B, N, out_dim]."""
+        b, n, p, d = patches.shape
+        if frame_mask is not None:
+            patches = patches * frame_mask[..., None].to(patches.dtype)  # [B, N, P, D]
+        x = self.in_proj(patches.reshape(b, n, p * d))  # [B, N, W]
+        x = x + sinusoidal_positions(n, self.width, x.device, x.dtype)[None]  # [B, N, W]
+        for block in self.blocks:
+            x = block(x)
+        return self.out_proj(self.norm(x))  # [B, N, out_dim]
