@@ -1,10 +1,202 @@
-"""`holitok-tokenizer` (stub until its issue lands)."""
+"""`holitok-tokenizer`: convert official checkpoints, encode/decode/reconstruct files, extract a corpus.
 
-from holitok_common.cli_stub import stub_main
+Latent files (`encode` -> `decode`): `.npy` holds [T, D] float32; `.safetensors` holds
+{"latents": [T, D]} plus metadata (sample_rate, frame_rate, num_samples) so that `decode` can trim
+to the original length. Audio goes through `holitok_common.audio`; inputs at another rate or with
+several channels are resampled / down-mixed with a printed note; outputs are float32 WAV at the
+tokenizer's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from holitok_common.audio import audio_info, read_audio, write_audio
 
 
-def main(argv=None) -> int:
-    return stub_main("holitok-tokenizer", "holitok-tokenizer", "see the README's 'Not done yet' section", argv)
+def _device(name: str | None) -> torch.device:
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _load_model(args):
+    from holitok_tokenizer.model import HoliTok
+
+    return HoliTok.from_pretrained(args.model).to(_device(args.device))
+
+
+def _read_input(path: str, sample_rate: int) -> torch.Tensor:
+    """Mono [S] at `sample_rate`, with a note when resampling or down-mixing."""
+    info = audio_info(path)
+    if info.channels > 1:
+        print(f"note: {path}: down-mixing {info.channels} channels to mono")
+    if info.sample_rate != sample_rate:
+        print(f"note: {path}: resampling {info.sample_rate} Hz -> {sample_rate} Hz (the tokenizer's rate)")
+    wav, _ = read_audio(path, target_sr=sample_rate)
+    return wav
+
+
+def cmd_convert(args) -> int:
+    from holitok_tokenizer.convert import convert_official
+
+    model, report = convert_official(args.model_pt, args.config)
+    model.fold_weight_norm()
+    model.save_pretrained(args.out, extra_meta={"source": str(Path(args.model_pt).name)})
+    print(f"{report.summary()}; wrote {args.out} (weight norm folded)")
+    return 0
+
+
+@torch.no_grad()
+def cmd_encode(args) -> int:
+    model = _load_model(args)
+    wav = _read_input(args.input, model.sample_rate)
+    device = model.pre_proj.weight.device
+    generator = None if args.mean else torch.Generator(device=device).manual_seed(args.seed)
+    out = model.encode(wav[None].to(device), sample=not args.mean, generator=generator)
+    latents = out.latents[0].float().cpu().contiguous()  # [T, D]
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npy":
+        np.save(path, latents.numpy())
+    elif path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        meta = {"sample_rate": str(model.sample_rate), "frame_rate": str(model.frame_rate), "num_samples": str(wav.numel())}
+        save_file({"latents": latents}, str(path), metadata=meta)
+    else:
+        raise SystemExit(f"error: {path}: latent output must end with .npy or .safetensors")
+    print(f"wrote {path}: {latents.shape[0]} frames x {latents.shape[1]} dims at {model.frame_rate:g} Hz")
+    return 0
+
+
+def _read_latents(path: Path) -> tuple[torch.Tensor, int | None]:
+    """[T, D] latents and the original sample count if the file records it."""
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: latent file does not exist")
+    if path.suffix == ".npy":
+        return torch.from_numpy(np.load(path).astype(np.float32)), None
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            latents = f.get_tensor("latents")
+        return latents.float(), int(meta["num_samples"]) if "num_samples" in meta else None
+    raise SystemExit(f"error: {path}: expected a .npy or .safetensors latent file")
+
+
+@torch.no_grad()
+def cmd_decode(args) -> int:
+    model = _load_model(args)
+    latents, num_samples = _read_latents(Path(args.input))
+    if latents.dim() != 2:
+        raise SystemExit(f"error: {args.input}: latents must be [T, D], got {tuple(latents.shape)}")
+    wav = model.decode(latents[None].to(model.pre_proj.weight.device)).wav[0]
+    if num_samples is not None:
+        wav = wav[:num_samples]
+    write_audio(args.output, wav.cpu(), model.sample_rate)
+    print(f"wrote {args.output}: {wav.numel() / model.sample_rate:.2f} s at {model.sample_rate} Hz")
+    return 0
+
+
+@torch.no_grad()
+def cmd_reconstruct(args) -> int:
+    model = _load_model(args)
+    wav = _read_input(args.input, model.sample_rate)
+    generator = None
+    if not args.mean:
+        generator = torch.Generator(device=model.pre_proj.weight.device).manual_seed(args.seed)
+    out = model.reconstruct(wav[None].to(model.pre_proj.weight.device), sample=not args.mean, generator=generator)
+    write_audio(args.output, out.wav[0].cpu(), model.sample_rate)
+    kind = "posterior mean" if args.mean else f"posterior sample (seed {args.seed})"
+    print(f"wrote {args.output}: {wav.numel()} samples at {model.sample_rate} Hz from the {kind}")
+    return 0
+
+
+def cmd_extract(args) -> int:
+    from holitok_tokenizer.extract import extract_latents
+
+    model = _load_model(args)
+    summary = extract_latents(
+        model, args.manifest, args.out_dir, batch_seconds=args.batch_seconds, sample=args.sample,
+        seed=args.seed, progress=not args.no_progress,
+    )
+    print(
+        f"encoded {summary.encoded} cuts, skipped {summary.skipped} already done; {summary.num_frames} frames; "
+        f"wrote {summary.manifest} and {summary.stats}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="holitok-tokenizer", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("convert-official", help="official model.pt -> our checkpoint directory")
+    p.add_argument("model_pt", help="official checkpoint (state dict or {'model': state dict})")
+    p.add_argument("--config", help="the runtime's config.json (default: the holitok-48k preset)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=cmd_convert)
+
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", required=True, help="tokenizer checkpoint directory")
+        p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+
+    p = sub.add_parser("encode", help="audio file -> latents (.npy [T, D] or .safetensors)")
+    model_args(p)
+    p.add_argument("input", help="audio file (any rate/channels; resampled and down-mixed)")
+    p.add_argument("-o", "--output", required=True, help="OUT.npy or OUT.safetensors")
+    p.add_argument("--mean", action="store_true", help="posterior mean instead of a sample")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior sample")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="latents file -> float32 WAV at the tokenizer's rate")
+    model_args(p)
+    p.add_argument("input", help="latents .npy or .safetensors ([T, D])")
+    p.add_argument("-o", "--output", required=True, help="OUT.wav")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("reconstruct", help="audio -> latents -> audio (float32 WAV, input length)")
+    model_args(p)
+    p.add_argument("input", help="audio file (any rate/channels; resampled and down-mixed)")
+    p.add_argument("-o", "--output", required=True, help="OUT.wav")
+    p.add_argument("--mean", action="store_true", help="decode the posterior mean instead of a sample")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior sample")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("extract", help="latents + statistics for a lhotse CutSet (resumable)")
+    model_args(p)
+    p.add_argument("--manifest", required=True, help="CUTS.jsonl.gz")
+    p.add_argument("--out-dir", required=True, help="writes latents/, cuts_with_latents.jsonl.gz, latent_stats.json")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--mean", action="store_true", help="store the posterior mean (the default)")
+    choice.add_argument("--sample", action="store_true", help="store a posterior sample instead of the mean")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior samples (with --sample)")
+    p.add_argument("--batch-seconds", type=float, default=60.0, help="total audio seconds per batch")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_extract)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from holitok_common.audio import AudioError
+    from holitok_common.config import ConfigError
+    from holitok_tokenizer.checkpoint import CheckpointError
+    from holitok_tokenizer.checks import TokenizerInputError
+    from holitok_tokenizer.convert import ConversionError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (AudioError, ConfigError, CheckpointError, ConversionError, TokenizerInputError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
