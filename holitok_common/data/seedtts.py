@@ -73,7 +73,8 @@ def parse_seedtts_list(path: str | Path) -> list[SeedTTSItem]:
 
 
 def _relative(path: Path, base: Path) -> str:
-    return os.path.relpath(path, base) if path.is_absolute() else str(path)
+    """`path` (absolute, or relative to the working directory) relative to `base`."""
+    return os.path.relpath(Path(path).resolve(), base)
 
 
 def write_seedtts_list(items: list[SeedTTSItem], path: str | Path) -> Path:

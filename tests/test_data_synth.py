@@ -1,0 +1,70 @@
+"""Embedded corpus: sentence grammar, voice split, and a tiny deterministic build (real engines)."""
+
+from __future__ import annotations
+
+import filecmp
+
+import pytest
+
+from holitok_common.audio import read_audio
+from holitok_common.data.engines import HELDOUT_VOICES, all_voices, available_voices
+from holitok_common.data.loader import load_cuts
+from holitok_common.data.seedtts import parse_seedtts_list
+from holitok_common.data.sentences import SentenceGenerator, load_lexicon, number_to_words, year_to_words
+from holitok_common.data.synth import SPLITS, CorpusError, SynthConfig, build_corpus, split_voices
+
+
+def test_sentences_deterministic_and_varied():
+    a, b = SentenceGenerator(5).take(300), SentenceGenerator(5).take(300)
+    assert a == b and a != SentenceGenerator(6).take(300) and len(set(a)) == 300
+    assert all(4 <= len(s.split()) <= 20 and s[0].isupper() and s[-1] in ".?" for s in a)
+    assert sum(s.endswith("?") for s in a) > 20
+    assert load_lexicon().num_word_forms() > 3000
+
+
+def test_numbers_in_words():
+    assert number_to_words(342) == "three hundred and forty two"
+    assert number_to_words(21000) == "twenty one thousand"
+    assert year_to_words(1987) == "nineteen eighty seven" and year_to_words(2005) == "two thousand and five"
+
+
+def test_voice_split():
+    voices = all_voices()
+    train, heldout = split_voices(voices, 4)
+    assert {v.voice_id for v in heldout} == set(HELDOUT_VOICES) and not set(train) & set(heldout)
+    assert len({v.engine for v in heldout}) == len(heldout)
+    train, heldout = split_voices(voices[:5], 4)  # espeak only: falls back to holding out one voice
+    assert len(heldout) == 1 and len(train) == 4
+    with pytest.raises(CorpusError, match="engines --install"):
+        split_voices(voices[:2], 4)
+
+
+def test_tiny_corpus_is_deterministic(tmp_path, monkeypatch):
+    present, _ = available_voices()
+    if len(present) < 4:
+        pytest.skip(f"only {len(present)} speech voices installed; run `holitok-data engines --install`")
+    cfg = SynthConfig(hours=0.015, seed=3, jobs=1)
+    monkeypatch.chdir(tmp_path)  # a relative OUT_DIR must still give list-relative paths
+    s1 = build_corpus("a", cfg)
+    build_corpus(tmp_path / "b", SynthConfig(hours=0.015, seed=3, jobs=2))
+    names = [f"cuts_{s}.jsonl.gz" for s in SPLITS] + ["heldout_seedtts.lst", "corpus.json"]
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
+    assert match == names, (mismatch, errors)
+    cuts = {s: load_cuts(tmp_path / "a" / f"cuts_{s}.jsonl.gz") for s in SPLITS}
+    assert all(len(cuts[s]) > 0 for s in SPLITS), s1["splits"]
+    for split, cs in cuts.items():
+        for c in cs:
+            wav, sr = read_audio(c.recording.sources[0].source)
+            assert sr == 16000 and wav.numel() == c.recording.num_samples and wav.abs().max() > 0.1
+            assert c.supervisions[0].text and c.custom["split"] == split and c.custom["engine"]
+            audio = c.recording.sources[0].source
+            assert filecmp.cmp(audio, audio.replace(str(tmp_path / "a"), str(tmp_path / "b")), shallow=False)
+    spk = {s: {c.supervisions[0].speaker for c in cs} for s, cs in cuts.items()}
+    assert not spk["heldout"] & spk["train"] and spk["dev"] | spk["test"] | spk["train"] <= set(s1["voices"]["train"])
+    assert spk["heldout"] == set(s1["voices"]["heldout"])
+    texts = {s: {c.supervisions[0].text for c in cs} for s, cs in cuts.items()}
+    assert not texts["train"] & (texts["dev"] | texts["test"])
+    items = parse_seedtts_list(tmp_path / "a" / "heldout_seedtts.lst")
+    assert len(items) == len(cuts["heldout"]) and "|audio/" in (tmp_path / "a" / "heldout_seedtts.lst").read_text()
+    for it in items:
+        assert it.prompt_wav != it.gt_wav and it.prompt_wav.parent == it.gt_wav.parent and it.gt_wav.is_file()
