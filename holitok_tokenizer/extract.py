@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from holitok_common.audio import AudioError, read_audio, resample
+from holitok_common.data.manifests import load_cuts
 from holitok_tokenizer.model import HoliTok
 
 
@@ -41,14 +42,6 @@ def latent_file_name(cut_id: str) -> str:
     if safe.startswith("."):
         safe = "_" + safe
     return safe + ".npy"
-
-
-def _resolve_sources(cut, root: Path):
-    """Relative audio paths in a manifest are relative to the manifest's folder (project convention)."""
-    for source in cut.recording.sources:
-        if source.type == "file" and not Path(source.source).is_absolute():
-            source.source = str(root / source.source)
-    return cut
 
 
 def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
@@ -134,7 +127,6 @@ def extract_latents(
     progress: bool = True,
 ) -> ExtractSummary:
     """Encode every cut of `manifest` into `out_dir` (see module docstring); resumable."""
-    from lhotse import CutSet
     from tqdm import tqdm
 
     manifest = Path(manifest)
@@ -142,8 +134,7 @@ def extract_latents(
         raise FileNotFoundError(f"{manifest}: manifest does not exist")
     out_dir = Path(out_dir)
     (out_dir / "latents").mkdir(parents=True, exist_ok=True)
-    root = manifest.resolve().parent
-    cuts = [_resolve_sources(c, root) for c in CutSet.from_file(str(manifest)).to_eager()]
+    cuts = list(load_cuts(manifest))  # resolves paths relative to the manifest (project convention)
     paths = [out_dir / "latents" / latent_file_name(c.id) for c in cuts]
     if len(set(paths)) != len(paths):
         raise ValueError(f"{manifest}: duplicate cut ids (or ids equal after replacing '/'); make them unique")
