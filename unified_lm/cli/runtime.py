@@ -1,0 +1,107 @@
+"""What `holitok-tts` and `holitok-asr` share: device/precision choice, loading a model with its
+tokenizer (checked for compatibility), atomic writes, and turning user errors into exit code 2.
+
+The device is chosen here, once (STYLE principle 6): library code only follows its tensors.
+`--dtype bfloat16|float16` runs generation under autocast (weights stay float32, so the latent
+statistics and the tokenizer keep full precision).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from holitok_common.audio import AudioError
+from holitok_common.config import ConfigError
+from unified_lm.generate import GenerationInputError, check_compatible
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+class CLIError(ValueError):
+    """A problem the user can fix; printed as `prog: error: ...` with exit code 2."""
+
+
+def add_runtime_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="UnifiedLM checkpoint directory (meta.json kind holitok-unified)")
+    parser.add_argument("--tokenizer", help="HoliTok tokenizer directory (default: the one the model references)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+                        help="autocast precision of the model (cuda only; the tokenizer stays float32)")
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CLIError("--device cuda was requested but no CUDA device is available; use --device cpu")
+    return torch.device(name)
+
+
+def precision(device: torch.device, dtype: str) -> contextlib.AbstractContextManager:
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    if device.type != "cuda":
+        raise CLIError(f"--dtype {dtype} needs --device cuda (CPU generation runs in float32)")
+    return torch.autocast("cuda", dtype=getattr(torch, dtype))
+
+
+def resolve_tokenizer_dir(model_dir: Path, explicit: Optional[str]) -> Path:
+    """--tokenizer, else the model's tokenizer_ref (as given, or relative to the model directory)."""
+    from unified_lm.checkpoint import read_meta
+
+    if explicit is not None:
+        return Path(explicit)
+    ref = read_meta(model_dir).get("tokenizer_ref")
+    if not ref:
+        raise CLIError(f"{model_dir} does not reference a tokenizer (tokenizer_ref is empty); pass --tokenizer DIR")
+    for candidate in (Path(ref), model_dir / ref):
+        if candidate.is_dir():
+            return candidate
+    raise CLIError(f"the model's tokenizer_ref {ref!r} is not a directory (tried it as given and relative to "
+                   f"{model_dir}); pass --tokenizer DIR")
+
+
+def load_models(args: argparse.Namespace):
+    """(UnifiedLM, HoliTok) on the chosen device, eval mode, checked for compatibility."""
+    from holitok_tokenizer.model import HoliTok
+    from unified_lm.checkpoint import read_meta
+    from unified_lm.model import UnifiedLM
+
+    device = pick_device(args.device)
+    model_dir = Path(args.model)
+    read_meta(model_dir)  # fails first, and clearly, for a directory of the wrong kind
+    tok_dir = resolve_tokenizer_dir(model_dir, args.tokenizer)
+    tokenizer = HoliTok.from_pretrained(tok_dir)
+    model = UnifiedLM.from_pretrained(model_dir)
+    check_compatible(model, tokenizer)
+    return model.to(device).eval(), tokenizer.to(device).eval()
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` then rename over `path`: a crash never leaves a partial file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+USER_ERRORS = (CLIError, GenerationInputError, AudioError, ConfigError, FileNotFoundError, ValueError)
+
+
+def run(prog: str, body: Callable[[], int]) -> int:
+    """Run a CLI body; user errors -> one clear line on stderr and exit code 2."""
+    try:
+        return body()
+    except USER_ERRORS as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,67 @@
+"""Typed options of the generation engines (TTS and ASR), validated in one place.
+
+Lengths: a *patch* is P latent frames (P=4 at 25 Hz: 160 ms). The TTS length cap of a row is the
+smallest of (a) `max_seconds`, (b) the text-based cap `text_cap_base_s + text_cap_s_per_char *
+len(target text)` (speech runs ~15 chars/s in English, ~4-5 in Chinese, so 0.5 s/char is at least
+2x the slowest natural rate), and (c) the audio budget the model was trained for
+(`UnifiedConfig.max_patches` minus the prompt's patches). A row that reaches its cap ends with
+`stopped=False`; one whose stop head fires ends with `stopped=True`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dit_head.samplers import SOLVERS
+
+
+class GenerationInputError(ValueError):
+    """A request the engines refuse (empty or over-long text, a prompt without its transcript, audio
+    longer than the model was trained for ...). The message names the utterance and says what to do."""
+
+
+@dataclass(frozen=True)
+class TTSOptions:
+    """Sampling and stopping knobs of zero-shot TTS."""
+
+    steps: int = 10  # ODE steps of the DiT head per patch
+    cfg_scale: float = 1.2  # classifier-free guidance (1.0 = off)
+    solver: str = "euler"  # dit_head.samplers.SOLVERS
+    seed: int = 0  # per-row noise streams are seeded from (seed, utterance id)
+    stop_threshold: float = 0.5  # stop when sigmoid(stop logit) > this
+    min_patches: int = 1  # the stop head is not consulted before this many patches exist
+    max_seconds: float = 30.0  # hard cap on generated audio per row
+    text_cap_base_s: float = 2.0
+    text_cap_s_per_char: float = 0.5
+    decode_with_prompt: bool = True  # decode prompt ++ generated latents, then drop the prompt's samples
+
+    def validate(self) -> "TTSOptions":
+        if not isinstance(self.steps, int) or self.steps <= 0:
+            raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(SOLVERS)}")
+        if self.cfg_scale < 0:
+            raise ValueError(f"cfg_scale must be >= 0, got {self.cfg_scale}")
+        if not 0.0 <= self.stop_threshold <= 1.0:
+            raise ValueError(f"stop_threshold must be in [0, 1], got {self.stop_threshold}")
+        if self.min_patches < 1:
+            raise ValueError(f"min_patches must be >= 1, got {self.min_patches}")
+        if self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.text_cap_base_s < 0 or self.text_cap_s_per_char <= 0:
+            raise ValueError("text_cap_base_s must be >= 0 and text_cap_s_per_char > 0")
+        return self
+
+
+@dataclass(frozen=True)
+class ASROptions:
+    """Greedy decoding limits. A row's token budget is min(max_tokens, model max_text_tokens,
+    ceil(tokens_per_second * audio seconds) + 8): a hallucination loop cannot run forever."""
+
+    max_tokens: int = 448
+    tokens_per_second: float = 25.0
+
+    def validate(self) -> "ASROptions":
+        if self.max_tokens <= 0 or self.tokens_per_second <= 0:
+            raise ValueError("max_tokens and tokens_per_second must be positive")
+        return self

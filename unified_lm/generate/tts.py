@@ -1,0 +1,204 @@
+"""Zero-shot TTS generation: KV-cached backbone + DiT head, batched, seeded per utterance.
+
+    prefill   <|tts|> prompt_text + " " + text <|audio_start|> [prompt patches]     (one call)
+    each step hidden h (last position) -> stop head: p(stop) > threshold ends the row
+              -> DiT head samples the next patch from noise (history: last K patches)
+              -> the patch goes through the PatchEncoder (cached, patch_cache.py) and is fed
+                 back as the next backbone position (KV cache, kv.py)
+
+Batching: rows are left-padded (kv.py); a finished row is dropped from the caches, so the others
+run at full speed. Determinism: every row draws its noise from its own CPU `torch.Generator`
+seeded from (seed, utterance id), one [P, D] draw per generated patch, so a row's patches do not
+depend on the batch it is in, on the device, or on the rows that finished before it.
+
+The engine works in latents; `synth.py` turns them into audio with the tokenizer. `steps()` is
+the streaming API (one `TTSStepOutput` per backbone step); `generate()` collects it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from unified_lm.generate.kv import CachedBackbone
+from unified_lm.generate.options import GenerationInputError, TTSOptions
+from unified_lm.generate.patch_cache import PatchEncoderCache
+from unified_lm.model import UnifiedLM
+from unified_lm.sequences import SequenceBatch, tts_segments, tts_text
+from unified_lm.text_tokenizer import UnencodableTextError, normalize_text
+
+
+@dataclass(frozen=True, eq=False)
+class TTSRequest:
+    """One utterance. prompt_latents: RAW tokenizer latents [T, D] of the prompt audio (or None:
+    no voice prompt; then prompt_text must be empty too)."""
+
+    utt_id: str
+    text: str
+    prompt_text: str = ""
+    prompt_latents: Optional[torch.Tensor] = None
+
+
+@dataclass
+class TTSStepOutput:
+    """What one step produced: `rows` (request indices) each got one patch, `patches` [len(rows),
+    P, D] raw latents; `finished` maps rows that ended this step to stopped-by-the-stop-head."""
+
+    rows: list[int]
+    patches: torch.Tensor
+    finished: dict[int, bool] = field(default_factory=dict)
+
+
+@dataclass
+class TTSLatents:
+    """Generated raw latents [num_patches * P, D] of one request (prompt excluded)."""
+
+    latents: torch.Tensor
+    num_patches: int
+    stopped: bool  # True: the stop head ended it; False: it hit its length cap
+
+
+@dataclass
+class _Prepared:
+    ids: list[int]
+    prompt: Optional[torch.Tensor]  # [T, D]
+    cap: int  # max patches to generate
+
+
+def row_seed(seed: int, utt_id: str) -> int:
+    """A 63-bit seed from (seed, utterance id): stable across runs, processes and machines."""
+    digest = hashlib.sha256(f"{seed}\x00{utt_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+class TTSEngine:
+    """Latent generation for a batch of TTSRequests with one UnifiedLM (eval mode, any device)."""
+
+    def __init__(self, model: UnifiedLM, options: TTSOptions = TTSOptions()):
+        if model.text_tokenizer is None:
+            raise ValueError("the model has no text tokenizer attached; TTS needs one")
+        self.model, self.options = model, options.validate()
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.stop_head.weight.device
+
+    def prepare(self, request: TTSRequest) -> _Prepared:
+        """Validate one request and compute its text ids and length cap (GenerationInputError)."""
+        cfg, opt, name = self.model.cfg, self.options, request.utt_id
+        if not normalize_text(request.text):
+            raise GenerationInputError(f"{name}: the text to synthesise is empty")
+        prompt = request.prompt_latents
+        if prompt is not None and not normalize_text(request.prompt_text):
+            raise GenerationInputError(f"{name}: a prompt wav needs its transcript (prompt text); pass it, or drop the prompt")
+        if prompt is None and normalize_text(request.prompt_text):
+            raise GenerationInputError(f"{name}: prompt text was given without prompt audio")
+        if prompt is not None and (prompt.dim() != 2 or prompt.shape[1] != cfg.latent_dim or prompt.shape[0] == 0):
+            raise GenerationInputError(f"{name}: prompt latents must be [T >= 1, {cfg.latent_dim}], got {tuple(prompt.shape)}")
+        try:
+            ids = self.model.text_tokenizer.encode(tts_text(request.prompt_text, request.text))
+        except UnencodableTextError as exc:
+            raise GenerationInputError(f"{name}: {exc}") from exc
+        if len(ids) > cfg.max_text_tokens:
+            raise GenerationInputError(f"{name}: prompt text + text is {len(ids)} tokens, more than the model's "
+                                       f"max_text_tokens={cfg.max_text_tokens}; split the text")
+        n_prompt = 0 if prompt is None else math.ceil(prompt.shape[0] / cfg.patch_size)
+        text_s = opt.text_cap_base_s + opt.text_cap_s_per_char * len(normalize_text(request.text))
+        cap = min(math.ceil(opt.max_seconds * cfg.patch_rate), math.ceil(text_s * cfg.patch_rate),
+                  cfg.max_patches - n_prompt)
+        if cap < opt.min_patches:
+            raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
+                                       f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
+        return _Prepared(ids, prompt, cap)
+
+    def generate(self, requests: Sequence[TTSRequest]) -> list[TTSLatents]:
+        """Offline: run `steps` to the end and collect each row's latents."""
+        chunks: list[list[torch.Tensor]] = [[] for _ in requests]
+        stopped: dict[int, bool] = {}
+        for out in self.steps(requests):
+            for j, row in enumerate(out.rows):
+                chunks[row].append(out.patches[j])
+            stopped.update(out.finished)
+        d = self.model.cfg.latent_dim
+        return [TTSLatents(torch.cat(c) if c else torch.zeros(0, d), len(c), stopped[i]) for i, c in enumerate(chunks)]
+
+    @torch.no_grad()
+    def steps(self, requests: Sequence[TTSRequest]) -> Iterator[TTSStepOutput]:
+        """Streaming generation: yields one TTSStepOutput per step until every row has ended.
+        Raises GenerationInputError (before any work) if a request is invalid."""
+        prepared = [self.prepare(r) for r in requests]
+        if not prepared:
+            return
+        model, opt, device = self.model, self.options, self.device
+        p, d, k = model.cfg.patch_size, model.cfg.latent_dim, model.cfg.dit.history_patches
+        special = model.text_tokenizer.special
+        batch = model.build([tts_segments(special, x.ids, x.prompt) for x in prepared]).to(device)
+        pcache = PatchEncoderCache(model.audio_in, len(prepared), device)
+        kv = CachedBackbone(model)
+        hidden, _ = kv.prefill(self._embed_prefix(batch, pcache), batch.lengths)  # [B, H]
+        hist, hist_mask = _initial_history(model.latent_norm.normalize(batch.patches), batch.frame_mask,
+                                           batch.patch_valid.sum(dim=1), k)
+        gens = [torch.Generator().manual_seed(row_seed(opt.seed, r.utt_id)) for r in requests]
+        caps = torch.tensor([x.cap for x in prepared])
+        active, count = list(range(len(prepared))), torch.zeros(len(prepared), dtype=torch.long)
+        while active:
+            p_stop = torch.sigmoid(model.predict_stop(hidden).float()).cpu()  # [A]
+            n = count[active]
+            stop = (n >= opt.min_patches) & (p_stop > opt.stop_threshold)  # [A]
+            done = stop | (n >= caps[active])
+            finished = {active[j]: bool(stop[j]) for j in range(len(active)) if done[j]}
+            if finished:
+                keep = torch.tensor([j for j in range(len(active)) if not done[j]], dtype=torch.long)
+                active = [active[j] for j in keep.tolist()]
+                if not active:
+                    yield TTSStepOutput([], torch.zeros(0, p, d), finished)
+                    return
+                kv.keep(keep.to(device))
+                pcache.keep(keep.to(device))
+                hidden = hidden[keep.to(device)]
+                hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
+            noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
+            x = model.head.sample(hidden, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
+                                  solver=opt.solver, noise=noise).float()  # [A, P, D] normalised
+            count[active] += 1
+            yield TTSStepOutput(list(active), model.latent_norm.denormalize(x).cpu(), finished)
+            ones = torch.ones(len(active), 1, p, dtype=torch.bool, device=device)  # [A, 1, P]
+            emb = pcache.extend(x[:, None], ones, ones[..., 0])  # [A, 1, H]
+            hidden, _ = kv.step(emb.to(hidden.dtype))  # [A, H]
+            if hist is not None:
+                hist = torch.cat([hist[:, p:], x.to(hist.dtype)], dim=1)  # [A, K*P, D]
+                hist_mask = torch.cat([hist_mask[:, p:], ones[:, 0]], dim=1)  # [A, K*P]
+
+    def _embed_prefix(self, batch: SequenceBatch, pcache: PatchEncoderCache) -> torch.Tensor:
+        """Input embeddings [B, L, H] of the prefix (as UnifiedLM.embed, with the prompt patches
+        encoded through the cache so that generated patches can attend to them)."""
+        model = self.model
+        tokens = model.backbone.embed_tokens(batch.input_ids)  # [B, L, H]
+        if batch.patches.shape[1] == 0:
+            return tokens
+        z = model.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
+        audio = pcache.extend(z, batch.frame_mask, batch.patch_valid).to(tokens.dtype)  # [B, Na, H]
+        index = batch.patch_index.clamp(min=0)[..., None].expand(-1, -1, tokens.shape[-1])  # [B, L, H]
+        return torch.where(batch.audio_slot[..., None], audio.gather(1, index), tokens)
+
+
+def _initial_history(z: torch.Tensor, frame_mask: torch.Tensor, counts: torch.Tensor,
+                     k: int) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """The last k prompt patches of each row, oldest first (zeros/False before the start).
+
+    z [B, Na, P, D] normalised prompt patches, frame_mask [B, Na, P], counts [B] real prompt
+    patches -> history [B, k*P, D], history_mask [B, k*P]; (None, None) when k = 0.
+    """
+    if k == 0:
+        return None, None
+    b, _, p, d = z.shape
+    padded = F.pad(z, (0, 0, 0, 0, k, 0))  # [B, k + Na, P, D]: patch j sits at j + k
+    mask = F.pad(frame_mask, (0, 0, k, 0), value=False)  # [B, k + Na, P]
+    index = counts.to(z.device)[:, None] + torch.arange(k, device=z.device)[None]  # [B, k]: patches c-k..c-1
+    rows = torch.arange(b, device=z.device)[:, None]  # [B, 1]
+    return padded[rows, index].reshape(b, k * p, d), mask[rows, index].reshape(b, k * p)
