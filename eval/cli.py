@@ -91,18 +91,28 @@ def cmd_seedtts(args) -> int:
 
 
 def cmd_librispeech(args) -> int:
-    from eval.librispeech import decode_with_holitok_asr
+    from eval.librispeech import decode_with_holitok_asr, failures_path
     from eval.manifest import manifest_refs
 
     refs = manifest_refs(args.manifest)
-    hyps_path = args.hyps
+    hyps_path, decoded = args.hyps, None
     if args.model:
-        hyps_path = decode_with_holitok_asr(args.model, args.manifest, Path(args.out_dir) / "hyp.jsonl")
+        decoded = decode_with_holitok_asr(args.model, args.manifest, Path(args.out_dir) / "hyp.jsonl")
+        hyps_path = decoded.hyps
     hyps = read_transcripts(hyps_path)
     primary, raw = score("librispeech", refs, hyps), score("librispeech-raw", refs, hyps)
     extra = {"wer_raw_icefall": raw.corpus_wer}
+    if decoded is not None:
+        extra["decode_failed"] = len(decoded.failed_ids)
     report = _score_report("librispeech", primary, extra=extra)
     report.details["hypotheses"] = str(hyps_path) + (f" (decoded by holitok-asr from {args.model})" if args.model else "")
+    if decoded is not None and decoded.failures is not None:
+        # partial decode (holitok-asr exit 1): the failed cuts are absent from the hypotheses, so
+        # they are already in missing_ids and scored as all deletions in wer_with_missing
+        report.details["decode_failed_ids"] = decoded.failed_ids
+        report.details["holitok_asr_failures"] = decoded.failures
+        _log(f"librispeech: holitok-asr could not decode {len(decoded.failed_ids)} cut(s); scored as missing "
+             f"(see {failures_path(decoded.hyps)})")
     report.details["conventions"] = "wer = Open ASR Leaderboard convention (primary); wer_raw_icefall = raw uppercase text (icefall)"
     write_report(args.out_dir, report, wer_values=_wer_values(report.per_utt))
     _print({"protocol": primary.protocol, **report.metrics}, args.json)

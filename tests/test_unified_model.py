@@ -182,3 +182,18 @@ def test_hf_pretrained_backbone_with_its_tokenizer(tmp_path):
         a = model(batch, generator=torch.Generator().manual_seed(0))
         b = loaded(batch, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a.loss, b.loss) and loaded.text_tokenizer.special == model.text_tokenizer.special
+
+
+def test_bf16_model_embeds_float32_latents_without_autocast(tok, stats_file):
+    """Latents arrive float32 (tokenizer output); a bf16-cast model must take them as they are."""
+    model = tiny_model(tok, latent_stats=str(stats_file)).to(torch.bfloat16)
+    patches, mask = torch.randn(2, 3, 4, D), torch.ones(2, 3, 4, dtype=torch.bool)  # float32 [B, Na, P, D]
+    mask[1, 2, 1:] = False
+    with torch.no_grad():
+        emb = model.embed_audio(patches, mask)  # [B, Na, H]
+        _, cache = model.audio_in.step(model.latent_norm.normalize(patches[:, :2]), mask[:, :2])
+        last, _ = model.audio_in.step(model.latent_norm.normalize(patches[:, 2:]), mask[:, 2:], cache)
+    assert emb.dtype == torch.bfloat16 and emb.shape == (2, 3, model.backbone.hidden_size)
+    assert torch.isfinite(emb.float()).all() and last.dtype == torch.bfloat16
+    want = tiny_model(tok, latent_stats=str(stats_file)).embed_audio(patches, mask).detach()  # float32 reference
+    torch.testing.assert_close(emb.float(), want, atol=0.1, rtol=0.1)

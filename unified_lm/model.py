@@ -139,8 +139,10 @@ class UnifiedLM(nn.Module):
 
     # ------------------------------------------------------------------ pieces (training + generation)
     def embed_audio(self, patches: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
-        """Raw latent patches [B, Na, P, D] + frame_mask [B, Na, P] -> embeddings [B, Na, H]
-        (normalised, padded frames zeroed, causal PatchEncoder)."""
+        """Raw latent patches [B, Na, P, D] + frame_mask [B, Na, P] -> embeddings [B, Na, H] in the
+        PatchEncoder's dtype (normalised, padded frames zeroed, causal PatchEncoder). float32 latents
+        are cast to the encoder's weight dtype (inside PatchEncoder, shared with its cached `step`),
+        so a bf16 model runs without autocast."""
         return self.audio_in(self.latent_norm.normalize(patches), frame_mask)
 
     def embed(self, batch: SequenceBatch) -> torch.Tensor:

@@ -6,8 +6,9 @@ ceil(T / P) patches; the last one is zero-padded and its padded frames are maske
 (`frame_mask` False) so no loss or history ever uses them.
 
 The PatchEncoder is CAUSAL over patches (patch n sees patches 0..n only): TTS prompts and
-autoregressively generated patches are encoded exactly as in training (generation may re-encode
-the growing patch sequence, or cache it, with identical results), and streaming ASR is possible.
+autoregressively generated patches are encoded exactly as in training (`PatchEncoder.step`
+encodes new patches against a cache of the earlier ones, with the same results as `forward`), and
+streaming ASR is possible.
 Because it is causal and batches are right-padded, real patches never attend to padding, so no
 key-padding mask is needed.
 """
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -121,7 +123,11 @@ def sinusoidal_positions(n: int, dim: int, device: torch.device, dtype: torch.dt
 
 
 class CausalBlock(nn.Module):
-    """Pre-norm Transformer block with causal self-attention (SDPA) and a GELU MLP."""
+    """Pre-norm Transformer block with causal self-attention (SDPA) and a GELU MLP.
+
+    One code path for training and for cached (incremental) encoding: `past` holds the keys/values
+    of earlier positions, and the new ones are returned so a caller can keep them.
+    """
 
     def __init__(self, width: int, heads: int, ffn: int, dropout: float = 0.0):
         super().__init__()
@@ -131,15 +137,57 @@ class CausalBlock(nn.Module):
         self.proj = nn.Linear(width, width)
         self.mlp = nn.Sequential(nn.Linear(width, ffn), nn.GELU(), nn.Linear(ffn, width), nn.Dropout(dropout))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, N, W] -> [B, N, W]."""
+    def forward(self, x: torch.Tensor, past: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
+                attn_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, n, W]; past (keys, values) [B, h, N_past, W/h] or None; attn_mask [B, 1, n, N_past + n]
+        bool (True = may attend) or None = plain causal over x (then `past` must be None).
+        -> (x [B, n, W], (keys, values) [B, h, N_past + n, W/h])."""
+        if attn_mask is None and past is not None:
+            raise ValueError("CausalBlock: attending to past keys/values needs an explicit attn_mask")
         b, n, w = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, w // self.heads).unbind(2)  # 3 x [B, N, h, W/h]
-        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, h, N, W/h]
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, w // self.heads).unbind(2)  # 3 x [B, n, h, W/h]
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, h, n, W/h]
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # [B, h, N_past + n, W/h]
         drop = self.dropout if self.training else 0.0
-        att = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)  # [B, h, N, W/h]
-        x = x + self.proj(att.transpose(1, 2).reshape(b, n, w))  # [B, N, W]
-        return x + self.mlp(self.norm2(x))
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=attn_mask is None,
+                                             dropout_p=drop)  # [B, h, n, W/h]
+        x = x + self.proj(att.transpose(1, 2).reshape(b, n, w))  # [B, n, W]
+        return x + self.mlp(self.norm2(x)), (k, v)
+
+
+@dataclass
+class PatchEncoderCache:
+    """Streaming state of a PatchEncoder (see `PatchEncoder.step`).
+
+    keys / values: one [B, heads, N, W/heads] tensor per layer, N = patches cached so far (padding
+    patches included); key_valid [B, N] bool (False = a padding patch, never attended to);
+    count [B] long = real patches seen per row (= the position of the row's next patch).
+    """
+
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+    key_valid: torch.Tensor
+    count: torch.Tensor
+
+    def select(self, rows: torch.Tensor) -> "PatchEncoderCache":
+        """The cache of `rows` only ([B'] long indices into the batch, in that order)."""
+        return PatchEncoderCache([k[rows] for k in self.keys], [v[rows] for v in self.values],
+                                 self.key_valid[rows], self.count[rows])
+
+
+def _step_mask(key_valid: torch.Tensor, n: int) -> torch.Tensor:
+    """key_valid [B, N] (the last n columns are the new queries) -> attn_mask [B, 1, n, N].
+
+    Query i (column N - n + i) sees the valid keys at columns <= its own, and always itself: a
+    padding query would otherwise see nothing and turn NaN, and NaN values poison later queries
+    even at attention weight 0.
+    """
+    total = key_valid.shape[1]
+    q_cols = torch.arange(total - n, total, device=key_valid.device)[:, None]  # [n, 1]
+    k_cols = torch.arange(total, device=key_valid.device)[None, :]  # [1, N]
+    causal = k_cols <= q_cols  # [n, N]
+    return ((causal[None] & key_valid[:, None, :]) | (k_cols == q_cols)[None])[:, None]  # [B, 1, n, N]
 
 
 class PatchEncoder(nn.Module):
@@ -147,7 +195,12 @@ class PatchEncoder(nn.Module):
 
     A patch [P, D] is flattened to P*D, projected to `width`, given a sinusoidal position (patch
     index within the example's audio), passed through `layers` causal blocks, and projected to
-    `out_dim` (the backbone hidden size). Padded frames are zeroed first.
+    `out_dim` (the backbone hidden size). Padded frames are zeroed first. Inputs are cast to the
+    weights' dtype (latents are float32; the model may be bf16 without autocast).
+
+    `forward` encodes whole sequences (training); `step` encodes new patches against a
+    `PatchEncoderCache` of the earlier ones (generation: O(n) per new patch instead of re-encoding
+    all n). Both run the same blocks, and `tests/test_generate_patch_cache.py` pins step == forward.
     """
 
     def __init__(self, latent_dim: int, patch_size: int, width: int, layers: int, heads: int, ffn: int,
@@ -159,13 +212,55 @@ class PatchEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.out_proj = nn.Linear(width, out_dim)
 
-    def forward(self, patches: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """patches [B, N, P, D] (normalised latents), frame_mask [B, N, P] -> embeddings [B, N, out_dim]."""
+    def _project(self, patches: torch.Tensor, frame_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """patches [B, N, P, D], frame_mask [B, N, P] or None -> [B, N, W] (padded frames zeroed)."""
         b, n, p, d = patches.shape
+        patches = patches.to(self.in_proj.weight.dtype)
         if frame_mask is not None:
             patches = patches * frame_mask[..., None].to(patches.dtype)  # [B, N, P, D]
-        x = self.in_proj(patches.reshape(b, n, p * d))  # [B, N, W]
-        x = x + sinusoidal_positions(n, self.width, x.device, x.dtype)[None]  # [B, N, W]
+        return self.in_proj(patches.reshape(b, n, p * d))  # [B, N, W]
+
+    def forward(self, patches: torch.Tensor, frame_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """patches [B, N, P, D] (normalised latents), frame_mask [B, N, P] -> embeddings [B, N, out_dim]."""
+        x = self._project(patches, frame_mask)  # [B, N, W]
+        x = x + sinusoidal_positions(x.shape[1], self.width, x.device, x.dtype)[None]  # [B, N, W]
         for block in self.blocks:
-            x = block(x)
+            x, _ = block(x)
         return self.out_proj(self.norm(x))  # [B, N, out_dim]
+
+    def step(self, patches: torch.Tensor, frame_mask: torch.Tensor, cache: Optional[PatchEncoderCache] = None,
+             valid: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, PatchEncoderCache]:
+        """Encode n new patches per row after the cached ones (cache None = nothing cached yet).
+
+        patches [B, n, P, D] (normalised latents), frame_mask [B, n, P], valid [B, n] bool (False =
+        a padding patch, e.g. a prompt shorter than the batch's longest: cached but never attended
+        to, and it does not advance the row's position; None = all real) -> (embeddings [B, n,
+        out_dim], garbage where not valid; the cache extended by the n patches). The input cache is
+        not modified.
+        """
+        b, n = patches.shape[:2]
+        if cache is None:
+            cache = self._empty_cache(b, patches.device)
+        if valid is None:
+            valid = torch.ones(b, n, dtype=torch.bool, device=patches.device)
+        if n == 0:
+            return self.out_proj.weight.new_zeros(b, 0, self.out_proj.out_features), cache
+        x = self._project(patches, frame_mask)  # [B, n, W]
+        positions = cache.count[:, None] + (valid.long().cumsum(dim=1) - 1).clamp(min=0)  # [B, n]
+        x = x + sinusoidal_positions(int(positions.max()) + 1, self.width, x.device, x.dtype)[positions]  # [B, n, W]
+        key_valid = torch.cat([cache.key_valid, valid], dim=1)  # [B, N_old + n]
+        mask = _step_mask(key_valid, n)  # [B, 1, n, N_old + n]
+        keys, values = [], []
+        for block, k, v in zip(self.blocks, cache.keys, cache.values):
+            x, (k, v) = block(x, (k, v), mask)
+            keys.append(k)
+            values.append(v)
+        new = PatchEncoderCache(keys, values, key_valid, cache.count + valid.long().sum(dim=1))
+        return self.out_proj(self.norm(x)), new  # [B, n, out_dim]
+
+    def _empty_cache(self, batch_size: int, device: torch.device) -> PatchEncoderCache:
+        w = self.in_proj.weight
+        heads = self.blocks[0].heads if len(self.blocks) else 1
+        empty = [w.new_zeros(batch_size, heads, 0, self.width // heads, device=device) for _ in self.blocks]
+        return PatchEncoderCache(empty, list(empty), torch.zeros(batch_size, 0, dtype=torch.bool, device=device),
+                                 torch.zeros(batch_size, dtype=torch.long, device=device))

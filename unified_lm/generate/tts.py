@@ -3,7 +3,7 @@
     prefill   <|tts|> prompt_text + " " + text <|audio_start|> [prompt patches]     (one call)
     each step hidden h (last position) -> stop head: p(stop) > threshold ends the row
               -> DiT head samples the next patch from noise (history: last K patches)
-              -> the patch goes through the PatchEncoder (cached, patch_cache.py) and is fed
+              -> the patch goes through the PatchEncoder (cached: `PatchEncoder.step`) and is fed
                  back as the next backbone position (KV cache, kv.py)
 
 Batching: rows are left-padded (kv.py); a finished row is dropped from the caches, so the others
@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 from unified_lm.generate.kv import CachedBackbone
 from unified_lm.generate.options import GenerationInputError, TTSOptions
-from unified_lm.generate.patch_cache import PatchEncoderCache
 from unified_lm.model import UnifiedLM
+from unified_lm.patch_encoder import PatchEncoderCache
 from unified_lm.sequences import SequenceBatch, tts_segments, tts_text
 from unified_lm.text_tokenizer import UnencodableTextError, normalize_text
 
@@ -138,9 +138,9 @@ class TTSEngine:
         p, d, k = model.cfg.patch_size, model.cfg.latent_dim, model.cfg.dit.history_patches
         special = model.text_tokenizer.special
         batch = model.build([tts_segments(special, x.ids, x.prompt) for x in prepared]).to(device)
-        pcache = PatchEncoderCache(model.audio_in, len(prepared), device)
         kv = CachedBackbone(model)
-        hidden, _ = kv.prefill(self._embed_prefix(batch, pcache), batch.lengths)  # [B, H]
+        prefix, pcache = self._embed_prefix(batch)  # [B, L, H]
+        hidden, _ = kv.prefill(prefix, batch.lengths)  # [B, H]
         hist, hist_mask = _initial_history(model.latent_norm.normalize(batch.patches), batch.frame_mask,
                                            batch.patch_valid.sum(dim=1), k)
         gens = [torch.Generator().manual_seed(row_seed(opt.seed, r.utt_id)) for r in requests]
@@ -159,7 +159,7 @@ class TTSEngine:
                     yield TTSStepOutput([], torch.zeros(0, p, d), finished)
                     return
                 kv.keep(keep.to(device))
-                pcache.keep(keep.to(device))
+                pcache = None if pcache is None else pcache.select(keep.to(device))
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
@@ -168,23 +168,24 @@ class TTSEngine:
             count[active] += 1
             yield TTSStepOutput(list(active), model.latent_norm.denormalize(x).cpu(), finished)
             ones = torch.ones(len(active), 1, p, dtype=torch.bool, device=device)  # [A, 1, P]
-            emb = pcache.extend(x[:, None], ones, ones[..., 0])  # [A, 1, H]
+            emb, pcache = model.audio_in.step(x[:, None], ones, pcache)  # [A, 1, H]
             hidden, _ = kv.step(emb.to(hidden.dtype))  # [A, H]
             if hist is not None:
                 hist = torch.cat([hist[:, p:], x.to(hist.dtype)], dim=1)  # [A, K*P, D]
                 hist_mask = torch.cat([hist_mask[:, p:], ones[:, 0]], dim=1)  # [A, K*P]
 
-    def _embed_prefix(self, batch: SequenceBatch, pcache: PatchEncoderCache) -> torch.Tensor:
+    def _embed_prefix(self, batch: SequenceBatch) -> tuple[torch.Tensor, Optional[PatchEncoderCache]]:
         """Input embeddings [B, L, H] of the prefix (as UnifiedLM.embed, with the prompt patches
-        encoded through the cache so that generated patches can attend to them)."""
+        encoded by `PatchEncoder.step` so that generated patches can attend to them), and that
+        PatchEncoder cache (None when no row has a prompt)."""
         model = self.model
         tokens = model.backbone.embed_tokens(batch.input_ids)  # [B, L, H]
         if batch.patches.shape[1] == 0:
-            return tokens
+            return tokens, None
         z = model.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
-        audio = pcache.extend(z, batch.frame_mask, batch.patch_valid).to(tokens.dtype)  # [B, Na, H]
+        audio, pcache = model.audio_in.step(z, batch.frame_mask, None, batch.patch_valid)  # [B, Na, H]
         index = batch.patch_index.clamp(min=0)[..., None].expand(-1, -1, tokens.shape[-1])  # [B, L, H]
-        return torch.where(batch.audio_slot[..., None], audio.gather(1, index), tokens)
+        return torch.where(batch.audio_slot[..., None], audio.to(tokens.dtype).gather(1, index), tokens), pcache
 
 
 def _initial_history(z: torch.Tensor, frame_mask: torch.Tensor, counts: torch.Tensor,
