@@ -5,11 +5,7 @@ ZeRO-2 engine, discriminator as DDP (stage II, tiny), checkpoint, then an exact 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +13,11 @@ import pytest
 import numpy as np
 import soundfile as sf
 
+from _dist import run_torchrun
 from holitok_common.audio import audio_info
 from holitok_common.data.manifests import make_cut, save_cuts
 
 pytest.importorskip("deepspeed")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +34,10 @@ def cuts(tmp_path_factory) -> str:
     return str(save_cuts(items, root / "cuts_train.jsonl.gz"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _train(cuts: str, out: Path) -> list[dict]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-           "-m", "unified_lm.cli.train", "tokenizer", "tiny-stage2", "--cpu", f"data.train_cuts={cuts}",
-           f"out_dir={out}", "init_from=null", "steps=3", "ckpt_every=2", "log_every=1", "audio_every=100",
-           "data.crop_seconds=0.5", "distributed.zero_stage=2"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_torchrun(["-m", "unified_lm.cli.train", "tokenizer", "tiny-stage2", "--cpu", f"data.train_cuts={cuts}",
+                  f"out_dir={out}", "init_from=null", "steps=3", "ckpt_every=2", "log_every=1", "audio_every=100",
+                  "data.crop_seconds=0.5", "distributed.zero_stage=2"])
     lines = (out / "tb" / "metrics.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
 

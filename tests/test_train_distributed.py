@@ -1,43 +1,50 @@
-"""2-process CPU (gloo) DeepSpeed ZeRO-2 through holitok_common.train.distributed, launched with
-torchrun: ranks agree, the checkpoint directory is complete, and a resumed run continues with the
-same losses as the uninterrupted one. ~25 s (plus ~26 s once to JIT-build DeepSpeed's comm op)."""
+"""holitok_common.train.distributed on CPU (gloo): a plain single process (no launcher) with and
+without DeepSpeed, and 2-process DeepSpeed ZeRO-2 launched with torchrun: ranks agree, the
+checkpoint directory is complete, and a resumed run continues with the same losses as the
+uninterrupted one. ~45 s (plus ~26 s once to JIT-build DeepSpeed's comm op)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from _dist import LAUNCHER_ENV, ROOT, run_torchrun
+
 pytest.importorskip("deepspeed")
-ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ["-m", "holitok_common.train.smoke"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _ranks(out: Path, world: int = 2) -> list[dict]:
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(world)]
 
 
-def _torchrun(*args: str) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())]
-    cmd += ["-m", "holitok_common.train.smoke", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("zero_stage", [0, 2])
+def test_single_process_without_launcher(tmp_path, zero_stage):
+    """`python -m ...` with no RANK/WORLD_SIZE: setup_runtime must give DeepSpeed a 1-rank group
+    (it would otherwise try MPI discovery) and leave a non-DeepSpeed run without one."""
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}
+    env.update(OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    cmd = [sys.executable, *SMOKE, "--out", str(tmp_path), "--zero-stage", str(zero_stage), "--steps", "2"]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"single-process smoke run hung (> 120 s): {str(exc.stderr)[-3000:]}", pytrace=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-
-
-def _ranks(out: Path) -> list[dict]:
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    (record,) = _ranks(tmp_path, world=1)
+    assert record["world_size"] == 1 and len(record["losses"]) == 2
+    ckpt = Path(record["ckpt"])
+    assert (ckpt / "model.safetensors").is_file()
+    assert (ckpt / "model.deepspeed").is_dir() == (zero_stage > 0)
 
 
 def test_zero2_two_process_step_checkpoint_and_resume(tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    _torchrun("--out", str(straight), "--zero-stage", "2", "--steps", "4", "--save-at", "2")
+    run_torchrun([*SMOKE, "--out", str(straight), "--zero-stage", "2", "--steps", "4", "--save-at", "2"])
     ranks = _ranks(straight)
     assert ranks[0]["world_size"] == 2
     assert ranks[0]["losses"] == ranks[1]["losses"] and ranks[0]["checksum"] == ranks[1]["checksum"]
@@ -47,7 +54,7 @@ def test_zero2_two_process_step_checkpoint_and_resume(tmp_path):
     assert (half / "model.deepspeed" / "state").is_dir()
     assert not list((straight / "ckpt").glob("*.tmp"))
 
-    _torchrun("--out", str(resumed), "--zero-stage", "2", "--steps", "4", "--resume-from", str(half))
+    run_torchrun([*SMOKE, "--out", str(resumed), "--zero-stage", "2", "--steps", "4", "--resume-from", str(half)])
     again = _ranks(resumed)
     assert again[0]["losses"] == ranks[0]["losses"][2:]
     assert again[0]["checksum"] == ranks[0]["checksum"] == again[1]["checksum"]

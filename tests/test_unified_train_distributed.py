@@ -5,38 +5,23 @@ DeepSpeed's shards + a loadable `model/`, and a resumed run repeats the uninterr
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _dist import run_torchrun
 from unified_lm.model import UnifiedLM
 from unified_lm.train.synthetic import write_fake_corpus
 
 pytest.importorskip("deepspeed")
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    # An explicit free port: with `--master_port 0` the workers' rendezvous hung here (torch 2.11).
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _torchrun(corpus, exp_dir, *overrides):
-    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-           "-m", "unified_lm.train.cli", "tiny", f"exp_dir={exp_dir}", f"data.train_manifest={corpus['train']}",
-           f"data.latent_stats={corpus['stats']}", "data.max_frames=400", "data.max_prompt_frames=100",
-           "model.backbone.num_layers=2", "eval.interval=0", "log_interval=1", "ckpt_interval=2", "steps=3",
-           "task_mix.tts=1", "task_mix.asr=1", "distributed.zero_stage=2", "cpu=true", *overrides]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_torchrun(["-m", "unified_lm.train.cli", "tiny", f"exp_dir={exp_dir}", f"data.train_manifest={corpus['train']}",
+                  f"data.latent_stats={corpus['stats']}", "data.max_frames=400", "data.max_prompt_frames=100",
+                  "model.backbone.num_layers=2", "eval.interval=0", "log_interval=1", "ckpt_interval=2", "steps=3",
+                  "task_mix.tts=1", "task_mix.asr=1", "distributed.zero_stage=2", "cpu=true", *overrides])
 
 
 def _losses(exp_dir):

@@ -19,9 +19,10 @@ import dataclasses
 import json
 import warnings
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import Any, Mapping, TYPE_CHECKING
 
-from safetensors.torch import load_model, save_model
+import torch
+from safetensors.torch import load_model, save_file
 
 from holitok_common.config import from_dict, merge, to_dict
 from unified_lm.config import UnifiedConfig
@@ -34,11 +35,16 @@ KIND = "holitok-unified"
 FORMAT_VERSION = 1
 
 
-def save_unified(model: "UnifiedLM", directory: str | Path) -> Path:
-    """Write `model` into `directory` (created if needed); returns the directory."""
+def save_unified(model: "UnifiedLM", directory: str | Path,
+                 state_dict: Mapping[str, torch.Tensor] | None = None) -> Path:
+    """Write `model` into `directory` (created if needed); returns the directory.
+
+    `state_dict` (default: the model's own) supplies the weights, e.g. full ones gathered from
+    DeepSpeed ZeRO shards, whose live parameters are empty (ZeRO-3) or views of flat buffers.
+    """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    save_model(model, str(d / "model.safetensors"))
+    save_weights(model, d / "model.safetensors", state_dict)
     model.backbone.config.save_pretrained(str(d / "backbone"))
     model.latent_norm.save_stats_file(d / "latent_stats.json")
     changes: dict[str, Any] = {"latent_stats": "latent_stats.json"}
@@ -64,6 +70,29 @@ def save_unified(model: "UnifiedLM", directory: str | Path) -> Path:
     }
     (d / "meta.json").write_text(json.dumps(meta, indent=2))
     return d
+
+
+def tied_names(model: torch.nn.Module) -> dict[str, str]:
+    """{alias: kept name} for names of one shared Parameter/buffer object (tied LM embeddings).
+
+    Found from the module structure, not from storage pointers, so it also holds for a gathered
+    state dict whose tied entries are separate copies. The kept name is the alphabetically first,
+    as `safetensors.torch.save_model` chooses, so files match those it wrote before.
+    """
+    groups: dict[int, list[str]] = {}
+    for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
+        groups.setdefault(id(tensor), []).append(name)
+    return {alias: min(names) for names in groups.values() for alias in names if alias != min(names)}
+
+
+def save_weights(model: torch.nn.Module, file: Path, state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+    """safetensors of `state_dict` (default: the model's) with tied duplicates stored once, in
+    `safetensors.torch.save_model`'s layout (metadata alias -> kept name), so `load_model` reads it."""
+    state = dict(model.state_dict() if state_dict is None else state_dict)
+    aliases = {alias: kept for alias, kept in tied_names(model).items() if alias in state and kept in state}
+    for alias in aliases:
+        del state[alias]
+    save_file({k: v.detach().contiguous() for k, v in state.items()}, str(file), metadata={"format": "pt", **aliases})
 
 
 def read_meta(directory: str | Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -128,9 +128,10 @@ class UnifiedLM(nn.Module):
         """Load a directory written by `save_pretrained` (see checkpoint.py); eval mode."""
         return load_unified(cls, directory)
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write a self-describing checkpoint directory (see checkpoint.py); returns it."""
-        return save_unified(self, directory)
+    def save_pretrained(self, directory: str | Path, state_dict: Mapping[str, torch.Tensor] | None = None) -> Path:
+        """Write a self-describing checkpoint directory (see checkpoint.py); returns it. `state_dict`
+        overrides the weights written (full weights gathered from DeepSpeed shards)."""
+        return save_unified(self, directory, state_dict)
 
     def num_parameters(self) -> ParameterCounts:
         """Parameters per part (shared/tied tensors counted once)."""

@@ -108,7 +108,9 @@ def setup_runtime(cfg: DistributedConfig, *, cpu: bool = False) -> Runtime:
     """Create the accelerate `Accelerator` (and the process group) for this process.
 
     cpu=True forces CPU even where CUDA exists (tests). The process group uses NCCL on CUDA and
-    gloo on CPU. Call once per process, before building models.
+    gloo on CPU: the launcher's group when WORLD_SIZE > 1, a 1-rank in-memory one for DeepSpeed
+    without a launcher, none for a single-process non-DeepSpeed run. Call once per process, before
+    building models.
     """
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
@@ -117,8 +119,13 @@ def setup_runtime(cfg: DistributedConfig, *, cpu: bool = False) -> Runtime:
     bf16 = use_cuda and cfg.mixed_precision in ("auto", "bf16")
     if cfg.mixed_precision == "bf16" and not use_cuda:
         raise ConfigError("distributed.mixed_precision=bf16 needs CUDA; use 'auto' or 'no' on CPU")
+    backend = "nccl" if use_cuda else "gloo"
     distributed = local_env()["WORLD_SIZE"] > 1
-    handlers = [InitProcessGroupKwargs(backend="nccl" if use_cuda else "gloo")] if distributed else []
+    if not distributed and cfg.zero_stage > 0:
+        _single_process_group(backend)
+    # The backend is named only under a launcher: accelerate 1.15, given InitProcessGroupKwargs,
+    # reads the default group's world size, and without RANK/WORLD_SIZE it never creates one.
+    handlers = [InitProcessGroupKwargs(backend=backend)] if distributed else []
     accelerator = Accelerator(cpu=not use_cuda, mixed_precision="no", kwargs_handlers=handlers)
     # Autocast is applied by the trainer (Runtime.autocast) rather than by accelerate, so that
     # DeepSpeed engines and DDP modules see the same precision policy.
@@ -132,6 +139,23 @@ def setup_runtime(cfg: DistributedConfig, *, cpu: bool = False) -> Runtime:
         world_size=state.num_processes,
         bf16=bf16,
     )
+
+
+def _single_process_group(backend: str) -> None:
+    """A 1-rank process group on an in-memory store, for DeepSpeed in a plain `python` process.
+
+    deepspeed.initialize() needs a process group; without the launcher's RANK / WORLD_SIZE /
+    MASTER_ADDR / MASTER_PORT it falls back to MPI discovery (mpi4py, absent here and in CI), and
+    its engine asserts LOCAL_RANK is set. A HashStore needs no port, address or file, so nothing can
+    collide or hang at rendezvous (also used under a launcher that says WORLD_SIZE=1). RANK /
+    LOCAL_RANK / WORLD_SIZE are exported as a launcher would (DeepSpeed's MPI discovery does the
+    same), unless already set. No-op if a group exists (setup_runtime called twice in a process).
+    """
+    if dist.is_initialized():
+        return
+    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1")):
+        os.environ.setdefault(key, value)
+    dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
 
 
 def seed_everything(seed: int, rank: int = 0) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,19 +91,8 @@ def _positions(state: TrainState) -> dict[str, DataPosition]:
     return {task: DataPosition(**pos) for task, pos in saved.items()}
 
 
-def _single_process_group(cpu: bool) -> None:
-    """A 1-rank process group when no launcher set one up. accelerate 1.15, given an explicit
-    backend (holitok_common.train.setup_runtime passes one), asks for the world size of a group it
-    never creates when WORLD_SIZE is unset; an in-memory store makes the single-process run work."""
-    if dist.is_initialized() or int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return
-    backend = "nccl" if torch.cuda.is_available() and not cpu else "gloo"
-    dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
-
-
 def setup(cfg: UnifiedTrainConfig) -> Run:
     """Runtime, data, tokenizer, model (init_from or resume), unit, streams, evaluator, logger."""
-    _single_process_group(cfg.cpu)
     runtime = setup_runtime(dataclasses.replace(cfg.distributed, find_unused_parameters=True), cpu=cfg.cpu)
     seed_everything(cfg.seed)  # identical initial weights on every rank
     corpus = LatentCorpus(cfg.data.train_manifest)

@@ -15,9 +15,8 @@ loads on its own with `UnifiedLM.from_pretrained(step_dir / "model")` (holitok-t
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 from safetensors.torch import load_file, load_model
@@ -50,39 +49,19 @@ class UnifiedUnit:
         return {}
 
     def save_state(self, directory: Path, name: str) -> None:
+        # Under DeepSpeed the live parameters are views of flat buffers (ZeRO-1/2) or empty shards
+        # (ZeRO-3): save the full weights instead (gathered from all ranks under ZeRO-3: a
+        # collective). save_pretrained stores tied parameters once, found from the module structure.
         deepspeed = getattr(self.inner, "engine", None) is not None
-        full = self.inner.weights() if deepspeed else None  # gathered from all ranks under ZeRO-3 (a collective)
+        full = self.inner.weights() if deepspeed else None
         if self.is_main:
-            with _standalone_parameters(self.unwrapped, full):
-                self.unwrapped.save_pretrained(Path(directory) / EXPORT_DIR)
+            self.unwrapped.save_pretrained(Path(directory) / EXPORT_DIR, state_dict=full)
         self.inner.save_state(directory, name)
 
     def load_state(self, directory: Path, name: str) -> None:
         if not getattr(self.inner, "restores_weights", False):
             load_model(self.unwrapped, str(Path(directory) / EXPORT_DIR / "model.safetensors"), strict=True)
         self.inner.load_state(directory, name)
-
-
-@contextlib.contextmanager
-def _standalone_parameters(model: torch.nn.Module, weights: dict[str, torch.Tensor] | None) -> Iterator[None]:
-    """Temporarily give every parameter its own full tensor (from `weights`, cloned).
-
-    DeepSpeed stores parameters as views of flat buffers (ZeRO-1/2) or as empty shards (ZeRO-3);
-    safetensors refuses the first and would write the second empty. Tied parameters are one
-    Parameter object, so they stay tied. The original tensors are put back afterwards.
-    """
-    if weights is None:
-        yield
-        return
-    originals = {}
-    for name, param in model.named_parameters():  # unique parameters (tied ones once)
-        originals[name] = param.data
-        param.data = weights[name].detach().clone()
-    try:
-        yield
-    finally:
-        for name, param in model.named_parameters():
-            param.data = originals[name]
 
 
 def resolve_model_dir(path: str | Path) -> Path:
