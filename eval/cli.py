@@ -1,7 +1,8 @@
 """`holitok-eval`: protocol-pinned scoring with named judges.
 
   holitok-eval score --protocol seedtts-en|seedtts-zh|librispeech|librispeech-raw --refs R --hyps H [--json] [--out-dir D]
-  holitok-eval seedtts --meta LIST --wav-dir D [--lang en|zh] [--asr-judge J] [--sim-judge J|none] --out-dir R
+  holitok-eval seedtts --meta LIST (--wav-dir D | --ground-truth) [--lang en|zh] [--asr-judge J] [--sim-judge J|none]
+                       [--cross-sim [--speakers UTT2SPK]] --out-dir R
   holitok-eval librispeech --manifest CUTS.jsonl.gz (--hyps H | --model DIR) --out-dir R [--json]
   holitok-eval reconstruction --tokenizer DIR --manifest CUTS.jsonl.gz --out-dir R [--max-utts N]
 
@@ -74,15 +75,25 @@ def cmd_score(args) -> int:
 
 
 def cmd_seedtts(args) -> int:
-    from eval.seedtts import evaluate_seedtts, parse_seedtts_list, seedtts_report
+    from eval.cross_sim import read_speaker_map, speakers_by_prompt_dir
+    from eval.seedtts import evaluate_seedtts, judged_wavs, parse_seedtts_list, seedtts_report
 
-    parse_seedtts_list(args.meta)  # fail on a bad list before spending time loading judges
-    if not Path(args.wav_dir).is_dir():
-        raise FileNotFoundError(f"{args.wav_dir}: generated-wav directory does not exist (expected <utt>.wav files)")
+    if (args.wav_dir is None) == (not args.ground_truth):
+        raise ValueError("give exactly one of --wav-dir D (generated wavs) or --ground-truth (the list's own gt_wav recordings)")
+    if args.speakers and not args.cross_sim:
+        raise ValueError("--speakers goes with --cross-sim")
+    if args.cross_sim and args.sim_judge == "none":
+        raise ValueError("--cross-sim needs a speaker judge (--sim-judge), not none")
+    items = parse_seedtts_list(args.meta)  # fail on a bad list before spending time loading judges
+    judged_wavs(items, args.wav_dir, args.ground_truth)
+    speakers = None
+    if args.cross_sim:
+        speakers = read_speaker_map(args.speakers, items) if args.speakers else speakers_by_prompt_dir(items)
     device = _device(args.device)
     asr = judges.load_asr_judge(args.asr_judge or judges.default_asr_judge(args.lang), args.lang, device)
     sim = None if args.sim_judge == "none" else judges.load_sim_judge(args.sim_judge, device)
-    res = evaluate_seedtts(args.meta, args.wav_dir, args.lang, asr, sim, log=_log)
+    res = evaluate_seedtts(args.meta, args.wav_dir, args.lang, asr, sim, log=_log,
+                           ground_truth=args.ground_truth, speakers=speakers)
     report = seedtts_report(res, asr, sim)
     write_report(args.out_dir, report, wer_values=_wer_values(report.per_utt))
     _print({"protocol": report.protocol, **report.metrics}, args.json)
@@ -153,10 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_score)
     t = sub.add_parser("seedtts", help="Seed-TTS-eval: WER (judge) + SIM vs the prompt")
     t.add_argument("--meta", required=True, help="utt|prompt_text|prompt_wav|target_text[|gt_wav] list")
-    t.add_argument("--wav-dir", required=True, help="folder with the generated <utt>.wav files")
+    t.add_argument("--wav-dir", help="folder with the generated <utt>.wav files")
+    t.add_argument("--ground-truth", action="store_true",
+                   help="judge the list's own recordings (5th field, gt_wav) instead: the judge's WER/SIM on real speech")
+    t.add_argument("--cross-sim", action="store_true",
+                   help="also SIM to the prompts of OTHER speakers (sim_other, sim_margin, speaker_id_acc)")
+    t.add_argument("--speakers", help="with --cross-sim: `utt speaker` lines (default: the prompt wav's folder name)")
     t.add_argument("--lang", default="en", choices=["en", "zh"])
     t.add_argument("--asr-judge", help="default: whisper-base-offline (en), paraformer-zh (zh)")
-    t.add_argument("--sim-judge", default="resemblyzer", help="resemblyzer | wavlm-ecapa:DIR | none")
+    t.add_argument("--sim-judge", default="resemblyzer", help="resemblyzer | wavlm-ecapa:DIR | python:MODULE:FACTORY | none")
     t.add_argument("--out-dir", required=True)
     t.set_defaults(func=cmd_seedtts)
     l = sub.add_parser("librispeech", help="ASR WER against a lhotse manifest's transcripts")

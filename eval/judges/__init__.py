@@ -8,10 +8,15 @@ ASR judges (`--asr-judge`):
 Speaker judges (`--sim-judge`):
   resemblyzer                 offline default, a different judge from the protocol's WavLM model
   wavlm-ecapa:DIR | DIR       a local WavLMForXVector checkpoint directory
+Either kind:
+  python:MODULE:FACTORY       your own judge: FACTORY(language, device) (ASR) or FACTORY(device)
+                              (speaker) returns an object with the interface of eval.judges.base;
+                              MODULE must be importable (PYTHONPATH). Its describe() goes into reports.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -44,8 +49,33 @@ def _model_type(directory: Path) -> str | None:
         return None
 
 
+def _python_judge(spec: str, interface: type, *args):
+    """`python:MODULE:FACTORY` -> FACTORY(*args), checked against the judge interface."""
+    module_name, _, attr = spec[len("python:"):].partition(":")
+    if not module_name or not attr:
+        raise JudgeError(f"judge spec {spec!r}: expected python:MODULE:FACTORY")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise JudgeError(f"judge spec {spec!r}: cannot import {module_name}.{attr} ({exc}); is it on PYTHONPATH?") from exc
+    if not callable(factory):
+        raise JudgeError(f"judge spec {spec!r}: {module_name}.{attr} is not callable (expected a judge factory)")
+    try:
+        judge = factory(*args)
+    except TypeError as exc:  # most often the wrong signature: ASR factories take (language, device)
+        raise JudgeError(f"judge spec {spec!r}: {attr}{tuple(args)} failed ({exc}); an ASR judge factory takes "
+                         "(language, device), a speaker judge factory (device)") from exc
+    if not isinstance(judge, interface):
+        raise JudgeError(f"judge spec {spec!r}: {attr}(...) returned {type(judge).__name__}, which lacks the "
+                         f"{interface.__name__} interface (name, describe(), "
+                         f"{'transcribe' if interface is AsrJudge else 'embed'}(wav, sample_rate))")
+    return judge
+
+
 def load_asr_judge(spec: str, language: str, device: str = "cpu") -> AsrJudge:
     """Build the ASR judge named by `spec` (see the module docstring)."""
+    if spec.startswith("python:"):
+        return _python_judge(spec, AsrJudge, language, device)
     if spec == "whisper-base-offline":
         from eval.judges.faster_whisper_judge import OFFLINE_NAME, FasterWhisperJudge, assemble_whisper_base
 
@@ -78,6 +108,8 @@ def load_asr_judge(spec: str, language: str, device: str = "cpu") -> AsrJudge:
 
 def load_sim_judge(spec: str, device: str = "cpu") -> SpeakerJudge:
     """Build the speaker-similarity judge named by `spec` (see the module docstring)."""
+    if spec.startswith("python:"):
+        return _python_judge(spec, SpeakerJudge, device)
     if spec == "resemblyzer":
         from eval.judges.speaker import ResemblyzerJudge
 

@@ -53,7 +53,9 @@ def precision(device: torch.device, dtype: str) -> contextlib.AbstractContextMan
 
 
 def resolve_tokenizer_dir(model_dir: Path, explicit: Optional[str]) -> Path:
-    """--tokenizer, else the model's tokenizer_ref (as given, or relative to the model directory)."""
+    """--tokenizer, else the model's tokenizer_ref: absolute as given; a relative one against the model
+    directory first (exported pairs such as models/tiny/unified -> ../tokenizer work from any working
+    directory), then against the working directory (refs recorded by a training run)."""
     from unified_lm.checkpoint import read_meta
 
     if explicit is not None:
@@ -61,7 +63,7 @@ def resolve_tokenizer_dir(model_dir: Path, explicit: Optional[str]) -> Path:
     ref = read_meta(model_dir).get("tokenizer_ref")
     if not ref:
         raise CLIError(f"{model_dir} does not reference a tokenizer (tokenizer_ref is empty); pass --tokenizer DIR")
-    for candidate in (Path(ref), model_dir / ref):
+    for candidate in (model_dir / ref, Path(ref)):
         if candidate.is_dir():
             return candidate
     raise CLIError(f"the model's tokenizer_ref {ref!r} is not a directory (tried it as given and relative to "

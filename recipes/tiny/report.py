@@ -1,0 +1,202 @@
+"""Stage 7 of recipes/tiny/run.sh: one Markdown report of the embedded end-to-end run.
+
+    python recipes/tiny/report.py --exp-dir exp/tiny --data-dir data/corpus --out exp/tiny/report.md
+
+Reads what the earlier stages wrote (training metrics.jsonl, checkpoints, holitok-eval results.json,
+the decoded wavs) and writes report.md plus report_files/ (training-curve plots, copies of a few
+prompt / generated / real wavs, so the report is self-contained). A missing input is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from holitok_common.data.seedtts import parse_seedtts_list  # noqa: E402
+from holitok_common.train.checkpoint import latest  # noqa: E402
+
+TOKENIZER_STAGES = ("stage1", "stage2", "stage3")
+UNIFIED_RUNS = ("tts_only", "joint")
+N_AUDIO = 4  # utterances whose audio the report links
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (was its training stage run?)")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def results(exp: Path, name: str) -> dict:
+    path = exp / "eval" / name / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (run stage 6)")
+    return json.loads(path.read_text())
+
+
+def trained_steps(run_dir: Path) -> int:
+    ckpt = latest(run_dir)
+    if ckpt is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint")
+    return int(json.loads((ckpt / "train_state.json").read_text())["step"])
+
+
+def fmt(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def plot_curves(series: dict[str, list[tuple[int, float]]], title: str, ylabel: str, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for label, points in series.items():
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], label=label, marker="." if len(points) < 30 else None)
+    ax.set(title=title, xlabel="step", ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def tokenizer_section(exp: Path, files: Path) -> list[str]:
+    mel, steps, lines = {}, {}, []
+    offset = 0
+    for stage in TOKENIZER_STAGES:
+        run = exp / "tokenizer" / stage
+        rows = read_jsonl(run / "tb" / "metrics.jsonl")
+        steps[stage] = trained_steps(run)
+        # stages run one after another: plot on one axis, each stage after the previous one's steps
+        mel[stage] = [(offset + r["step"], r["train/g/mel"]) for r in rows if "train/g/mel" in r]
+        offset += steps[stage]
+        last = rows[-1] if rows else {}
+        lines.append(f"| {stage} | {steps[stage]} | {fmt(last.get('train/g/mel'), 3)} | {fmt(last.get('train/g/kl'), 3)} |")
+    plot = plot_curves(mel, "tokenizer: mel L1 (stages I, II, III in sequence)", "mel loss", files / "tokenizer_mel.png")
+    return ["## Tokenizer (stages I-III)", "", "| stage | steps | last mel loss | last KL |", "|---|---|---|---|",
+            *lines, "", f"![tokenizer mel loss]({plot.relative_to(exp)})", ""]
+
+
+def unified_section(exp: Path, files: Path) -> list[str]:
+    train, dev, lines = {}, {}, []
+    for name in UNIFIED_RUNS:
+        rows = read_jsonl(exp / "unified" / name / "metrics.jsonl")
+        steps = trained_steps(exp / "unified" / name / "checkpoints")
+        train[f"{name} flow"] = [(r["step"], r["flow"]) for r in rows if r.get("kind") == "train" and r.get("flow") is not None]
+        if name == "joint":
+            train[f"{name} text CE"] = [(r["step"], r["text_ce"]) for r in rows
+                                        if r.get("kind") == "train" and r.get("text_ce") is not None]
+        evals = [r for r in rows if r.get("kind") == "eval"]
+        dev[f"{name} dev flow"] = [(r["step"], r["flow"]) for r in evals if r.get("flow") is not None]
+        first, last = (evals[0], evals[-1]) if evals else ({}, {})
+        lines.append(f"| {name} | {steps} | {fmt(first.get('flow'), 3)} -> {fmt(last.get('flow'), 3)} | "
+                     f"{fmt(first.get('wer'), 1)} -> {fmt(last.get('wer'), 1)} |")
+    curves = plot_curves(train, "unified: training losses", "loss", files / "unified_train.png")
+    out = ["## Unified model (TTS-only warm-up, then joint TTS:ASR)", "",
+           "| run | steps | dev flow loss (init -> last) | dev greedy WER % (init -> last) |", "|---|---|---|---|",
+           *lines, "", f"![unified training losses]({curves.relative_to(exp)})", ""]
+    if any(dev.values()):
+        plot = plot_curves(dev, "unified: held-out (dev) flow loss", "flow loss", files / "unified_dev.png")
+        out += [f"![unified dev flow loss]({plot.relative_to(exp)})", ""]
+    return out
+
+
+def results_section(exp: Path) -> list[str]:
+    asr, tts, real = results(exp, "asr_test"), results(exp, "tts_heldout"), results(exp, "real_heldout")
+    a, t, r = asr["metrics"], tts["metrics"], real["metrics"]
+    ratio = t["wer"] / r["wer"] if r["wer"] else math.inf
+    criterion = "PASS" if t["wer"] <= 2 * r["wer"] else "FAIL"
+    margin = math.nan if t.get("sim_margin") is None else t["sim_margin"]
+    sim_ok = "PASS" if margin > 0 else "FAIL"
+    judges = tts["judges"]
+    return [
+        "## Results", "",
+        "| what | value |", "|---|---|",
+        f"| ASR WER, test split ({a['utterances']} utts; Whisper normaliser, corpus WER) | {fmt(a['wer'])} % "
+        f"(raw icefall {fmt(a.get('wer_raw_icefall'))} %) |",
+        f"| TTS WER, held-out voices ({t['items']} lines; judge, mean per utt) | {fmt(t['wer'])} % |",
+        f"| judge WER on the real recordings of the same lines | {fmt(r['wer'])} % |",
+        f"| TTS WER / real WER (criterion <= 2x) | {fmt(ratio)} -> **{criterion}** |",
+        f"| SIM generated vs its prompt | {fmt(t['sim'], 3)} |",
+        f"| SIM generated vs OTHER voices' prompts (mean) | {fmt(t.get('sim_other'), 3)} |",
+        f"| SIM margin (own - other; criterion > 0) | {margin:+.3g} -> **{sim_ok}** |",
+        f"| speaker identification accuracy of the generated audio (chance 1/{t.get('num_speakers')}) "
+        f"| {fmt(t.get('speaker_id_acc'), 3)} |",
+        f"| real recordings: SIM to prompt / to other voices / id accuracy | {fmt(r['sim'], 3)} / "
+        f"{fmt(r.get('sim_other'), 3)} / {fmt(r.get('speaker_id_acc'), 3)} |",
+        f"| TTS missing / failed wavs | {t['missing_wavs']} / {t['asr_failed']} |", "",
+        f"Judges: ASR `{judges['asr']['name']}` (protocol judge: {judges['asr'].get('protocol_judge')}), "
+        f"SIM `{judges.get('sim', {}).get('name', 'none')}`. Numbers from different judges are not comparable. "
+        + "".join(f"**{role} judge note: {j['note']}.** " for role, j in judges.items() if j.get("note")) +
+        "Full reports: [ASR](eval/asr_test/results.md), [TTS](eval/tts_heldout/results.md), "
+        "[real recordings](eval/real_heldout/results.md).", "",
+    ]
+
+
+def audio_section(exp: Path, files: Path) -> list[str]:
+    items = parse_seedtts_list(exp / "decode" / "heldout_seedtts.lst")
+    hyps = {row["id"]: row.get("hyp", "") for row in read_jsonl(exp / "eval" / "tts_heldout" / "per_utt.jsonl")}
+    out = ["## Listen", "", "| utt | target text | judge heard (TTS) | prompt | generated | real |", "|---|---|---|---|---|---|"]
+    audio = files / "audio"
+    audio.mkdir(parents=True, exist_ok=True)
+    for item in [it for it in items if (exp / "decode" / "tts_heldout" / f"{it.utt}.wav").is_file()][:N_AUDIO]:
+        links = []
+        for kind, src in (("prompt", item.prompt_wav), ("generated", exp / "decode" / "tts_heldout" / f"{item.utt}.wav"),
+                          ("real", item.gt_wav)):
+            if src is None:
+                links.append("-")
+                continue
+            dst = audio / f"{item.utt}.{kind}{src.suffix}"
+            shutil.copyfile(src, dst)
+            links.append(f"[{kind}]({dst.relative_to(exp)})")
+        out.append(f"| {item.utt} | {item.target_text} | {hyps.get(item.utt, '(not transcribed)')} | {' | '.join(links)} |")
+    return out + [""]
+
+
+def header(exp: Path, data: Path) -> list[str]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    corpus = json.loads((data / "corpus.json").read_text()) if (data / "corpus.json").is_file() else {}
+    lines = ["# holitok tiny: end-to-end report", "",
+             f"`recipes/tiny/run.sh` on {time.strftime('%Y-%m-%d %H:%M')}, commit {commit}; corpus `{data}`.", ""]
+    splits = corpus.get("splits", {})
+    if splits:
+        lines += ["| split | utterances | hours | speakers |", "|---|---|---|---|"]
+        lines += [f"| {name} | {s['utterances']} | {s['hours']:.3f} | {s['speakers']} |" for name, s in splits.items()]
+        lines += [""]
+    voices = corpus.get("voices", {})
+    if voices:
+        lines += [f"Voices: {len(voices.get('train', []))} training, held out: {', '.join(voices.get('heldout', []))}.", ""]
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--exp-dir", required=True)
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    exp, data = Path(args.exp_dir).resolve(), Path(args.data_dir).resolve()
+    files = exp / "report_files"
+    lines = header(exp, data) + results_section(exp) + audio_section(exp, files)
+    lines += tokenizer_section(exp, files) + unified_section(exp, files)
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"report: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The embedded end-to-end run: corpus -> tiny tokenizer -> latents -> tiny unified model -> ASR and
+# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). ~90 min on 2 CPU
+# cores with the step counts of the tiny YAMLs; SMOKE=1 runs every stage in a few minutes.
+#
+#   bash recipes/tiny/run.sh                                  # everything (stages 0-8)
+#   bash recipes/tiny/run.sh --stage 4 --stop-stage 7         # decode + eval + report again
+#   SMOKE=1 EXP_DIR=/tmp/tiny bash recipes/tiny/run.sh        # the wiring check (what tests/test_e2e_smoke.py runs)
+#
+# Stages: 0 corpus (holitok-data synth; reused when DATA_DIR/cuts_train.jsonl.gz exists)
+#         1 tokenizer stages I, II, III      (recipes/tokenizer/run.sh, CONF=tiny)
+#         2 latents of train/dev/test/heldout (recipes/unified/run.sh stages 0-1)
+#         3 unified TTS-only, then joint      (recipes/unified/run.sh stages 2-3, conf/tiny_*.yaml)
+#         4 ASR of the test split             (holitok-asr --manifest)
+#         5 zero-shot TTS of the held-out list (holitok-tts --meta DATA_DIR/heldout_seedtts.lst)
+#         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings
+#         7 report                            (EXP_DIR/report.md)
+#         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
+# Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (2),
+#   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (0 = the whole list),
+#   TOK_ARGS / UNI_ARGS (extra key=value overrides of the tokenizer / unified trainings),
+#   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2).
+#   SMOKE=1 changes the defaults: EXP_DIR exp/tiny-smoke, DATA_DIR EXP_DIR/corpus, MODELS_DIR
+#   EXP_DIR/models (a smoke run never touches models/tiny), 0.02 h, a few steps, 2 TTS lines.
+# Each finished stage writes EXP_DIR/.done.stageN (delete it to rerun that stage); trainings resume
+# from their newest checkpoint and decoding skips finished utterances, so a rerun continues.
+set -euo pipefail
+
+stage=0
+stop_stage=8
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --stage) stage="$2"; shift 2 ;;
+    --stop-stage) stop_stage="$2"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (use --stage N --stop-stage M)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+abspath() { realpath -m "$1"; }
+SMOKE="${SMOKE:-0}"
+if [[ "$SMOKE" == 1 ]]; then
+  EXP_DIR="$(abspath "${EXP_DIR:-exp/tiny-smoke}")"
+  DATA_DIR="$(abspath "${DATA_DIR:-$EXP_DIR/corpus}")"
+  MODELS_DIR="$(abspath "${MODELS_DIR:-$EXP_DIR/models}")"
+  SYNTH_HOURS="${SYNTH_HOURS:-0.02}"
+  MAX_TTS_ITEMS="${MAX_TTS_ITEMS:-2}"
+  # A few steps per training; checkpoints at the last step; no periodic dev evaluation.
+  TOK_ARGS="steps=2 log_every=1 audio_every=2 ckpt_every=2 ${TOK_ARGS:-}"
+  UNI_ARGS="steps=2 log_interval=1 ckpt_interval=2 eval.interval=0 ${UNI_ARGS:-}"
+  TTS_ARGS="--steps 2 --max-seconds 1.5 ${TTS_ARGS:-}"
+  ASR_ARGS="--max-tokens 12 ${ASR_ARGS:-}"
+else
+  EXP_DIR="$(abspath "${EXP_DIR:-exp/tiny}")"
+  DATA_DIR="$(abspath "${DATA_DIR:-data/corpus}")"
+  MODELS_DIR="$(abspath "${MODELS_DIR:-models/tiny}")"
+  SYNTH_HOURS="${SYNTH_HOURS:-2}"
+  MAX_TTS_ITEMS="${MAX_TTS_ITEMS:-0}"
+  TOK_ARGS="${TOK_ARGS:-}"
+  UNI_ARGS="${UNI_ARGS:-}"
+  TTS_ARGS="${TTS_ARGS:-}"
+  ASR_ARGS="${ASR_ARGS:-}"
+fi
+ASR_JUDGE="${ASR_JUDGE:-whisper-base-offline}"
+SIM_JUDGE="${SIM_JUDGE:-resemblyzer}"
+MAX_MB="${MAX_MB:-60}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+BIN="$ROOT/.venv/bin"
+[[ -x "$BIN/python" ]] || { echo "run.sh: no $BIN/python; run 'make setup' first" >&2; exit 2; }
+PY="$BIN/python"
+TOK_EXP="$EXP_DIR/tokenizer"
+UNI_EXP="$EXP_DIR/unified"
+DECODE="$EXP_DIR/decode"
+EVAL="$EXP_DIR/eval"
+mkdir -p "$EXP_DIR"
+
+run() { echo "+ $*" >&2; "$@"; }
+want() { [[ $stage -le $1 && $stop_stage -ge $1 && ! -f "$EXP_DIR/.done.stage$1" ]]; }
+finish() { touch "$EXP_DIR/.done.stage$1"; echo "run.sh: stage $1 done ($(( $(date +%s) - START )) s so far)" >&2; }
+need() { [[ -e "$1" ]] || { echo "run.sh: $1 is missing: $2" >&2; exit 1; }; }
+tokenizer_dir() {  # the inference-ready folder of stage III's newest checkpoint
+  "$PY" -c "import sys; from holitok_common.train.checkpoint import latest; p = latest(sys.argv[1]); \
+print(p / 'tokenizer' if p else sys.exit('run.sh: no tokenizer checkpoint in ' + sys.argv[1] + ' (run stage 1)'))" "$TOK_EXP/stage3"
+}
+unified_dir() {  # the UnifiedLM directory of the joint run's newest checkpoint
+  "$PY" -c "import sys; from unified_lm.train.units import resolve_model_dir; print(resolve_model_dir(sys.argv[1]))" \
+    "$UNI_EXP/joint" || { echo "run.sh: no joint checkpoint under $UNI_EXP/joint (run stage 3)" >&2; exit 1; }
+}
+unified_recipe() {  # the unified recipe on our paths; arguments: its stage flags and key=value overrides
+  local tok
+  tok="$(tokenizer_dir)"
+  run env DATA_DIR="$DATA_DIR" TOKENIZER_DIR="$tok" EXP_DIR="$UNI_EXP" CONF=tiny \
+    bash "$ROOT/recipes/unified/run.sh" "$@"
+}
+TTS_LIST="$DECODE/heldout_seedtts.lst"  # the list decoded and judged (all of DATA_DIR's, or MAX_TTS_ITEMS lines)
+START=$(date +%s)
+echo "run.sh: SMOKE=$SMOKE DATA_DIR=$DATA_DIR EXP_DIR=$EXP_DIR MODELS_DIR=$MODELS_DIR stages $stage-$stop_stage" >&2
+
+if want 0; then
+  if [[ -f "$DATA_DIR/cuts_train.jsonl.gz" ]]; then
+    echo "run.sh: corpus already in $DATA_DIR" >&2
+  else
+    run "$BIN/holitok-data" synth "$DATA_DIR" --hours "$SYNTH_HOURS" --seed 0
+  fi
+  finish 0
+fi
+
+if want 1; then
+  need "$DATA_DIR/cuts_train.jsonl.gz" "run stage 0"
+  run env CONF=tiny DATA_DIR="$DATA_DIR" EXP_DIR="$TOK_EXP" TRAIN_ARGS="$TOK_ARGS" PYTHON="$PY" \
+    bash "$ROOT/recipes/tokenizer/run.sh" --stage 1 --stop-stage 3
+  finish 1
+fi
+
+if want 2; then
+  unified_recipe --stage 0 --stop-stage 1
+  finish 2
+fi
+
+if want 3; then
+  stats="$UNI_EXP/latents/train/latent_stats.json"
+  need "$stats" "run stage 2"
+  # The unified model's latent width follows the tokenizer (tiny HoliTok: 32; the tiny unified preset says 128).
+  latent_dim=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['latent_dim'])" "$stats")
+  # The sentencepiece model is trained on the train transcripts only; held-out texts may hold characters
+  # it never saw (the 2 h corpus: 'Q'; the smoke corpus: several capitals): they become <unk>, with a warning.
+  # shellcheck disable=SC2086  # UNI_ARGS is a list of key=value words
+  unified_recipe --stage 2 --stop-stage 3 "model.latent_dim=$latent_dim" model.text_tokenizer.on_unknown=unk $UNI_ARGS
+  finish 3
+fi
+
+if want 4; then
+  need "$DATA_DIR/cuts_test.jsonl.gz" "run stage 0"
+  model="$(unified_dir)"; tok="$(tokenizer_dir)"
+  # shellcheck disable=SC2086
+  run "$BIN/holitok-asr" --model "$model" --tokenizer "$tok" \
+    --manifest "$DATA_DIR/cuts_test.jsonl.gz" --out "$DECODE/asr_test.jsonl" $ASR_ARGS
+  finish 4
+fi
+
+if want 5; then
+  need "$DATA_DIR/heldout_seedtts.lst" "the corpus has no held-out voices (rerun stage 0)"
+  run "$PY" "$ROOT/recipes/tiny/subset_list.py" "$DATA_DIR/heldout_seedtts.lst" "$TTS_LIST" --max-items "$MAX_TTS_ITEMS"
+  model="$(unified_dir)"; tok="$(tokenizer_dir)"
+  # shellcheck disable=SC2086
+  run "$BIN/holitok-tts" --model "$model" --tokenizer "$tok" \
+    --meta "$TTS_LIST" --out-dir "$DECODE/tts_heldout" $TTS_ARGS
+  finish 5
+fi
+
+if want 6; then
+  need "$DECODE/asr_test.jsonl" "run stage 4"
+  need "$DECODE/tts_heldout" "run stage 5"
+  judges=(--asr-judge "$ASR_JUDGE" --sim-judge "$SIM_JUDGE")
+  run "$BIN/holitok-eval" librispeech --manifest "$DATA_DIR/cuts_test.jsonl.gz" --hyps "$DECODE/asr_test.jsonl" \
+    --out-dir "$EVAL/asr_test"
+  run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --wav-dir "$DECODE/tts_heldout" --cross-sim "${judges[@]}" \
+    --out-dir "$EVAL/tts_heldout"
+  run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --ground-truth --cross-sim "${judges[@]}" \
+    --out-dir "$EVAL/real_heldout"
+  finish 6
+fi
+
+if want 7; then
+  need "$EVAL/tts_heldout/results.json" "run stage 6"
+  run "$PY" "$ROOT/recipes/tiny/report.py" --exp-dir "$EXP_DIR" --data-dir "$DATA_DIR" --out "$EXP_DIR/report.md"
+  finish 7
+fi
+
+if want 8; then
+  model="$(unified_dir)"; tok="$(tokenizer_dir)"
+  run "$PY" "$ROOT/recipes/tiny/export.py" --tokenizer "$tok" --unified "$model" \
+    --data-dir "$DATA_DIR" --exp-dir "$EXP_DIR" --out "$MODELS_DIR" --max-mb "$MAX_MB"
+  finish 8
+fi
+echo "run.sh: stages $stage-$stop_stage finished in $(( $(date +%s) - START )) s" >&2
