@@ -17,7 +17,8 @@ from unified_lm.config import PRESETS, SHIPPED_CONFIGS, UnifiedConfig, load_unif
 def test_every_preset_validates_and_roundtrips(name):
     cfg = load_unified_config(name)
     assert cfg.dit.cond_dim == cfg.backbone.hidden > 0
-    assert (cfg.dit.latent_dim, cfg.dit.patch_size) == (cfg.latent_dim, cfg.patch_size) == (128, 4)
+    # latent dims pair with the tokenizer presets: paper <-> holitok-48k (128), tiny <-> tiny (32)
+    assert (cfg.dit.latent_dim, cfg.dit.patch_size) == (cfg.latent_dim, cfg.patch_size) == ({"paper": 128, "tiny": 32}[name], 4)
     assert cfg.max_patches == -(-cfg.max_audio_frames // 4) and cfg.max_seq_len == cfg.max_text_tokens + cfg.max_patches + 5
     assert to_dict(from_dict(UnifiedConfig, to_dict(cfg))) == to_dict(cfg)
 

@@ -200,8 +200,10 @@ class UnifiedConfig:
 
 
 def tiny() -> UnifiedConfig:
-    """From-scratch tiny model (~1M parameters): tests and CPU smoke runs."""
+    """From-scratch tiny model (~1M parameters): tests and CPU smoke runs. Pairs with the `tiny`
+    tokenizer preset, whose latents are 32-dim (holitok_tokenizer/config.py)."""
     return UnifiedConfig(
+        latent_dim=32,
         backbone=BackboneConfig(hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=2, intermediate_size=384),
         audio_in=AudioInConfig(layers=2, width=64, heads=4, ffn=256),
         dit=DiTConfig.from_preset("tiny", cond_dim=128),

@@ -157,6 +157,9 @@ class SentencePieceTextTokenizer(TextTokenizer):
         return target
 
 
+REQUIRED_CHARS = "".join(chr(c) for c in range(33, 127))
+
+
 def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, vocab_size: int) -> Path:
     """Train a BPE sentencepiece model on `texts` (normalised first); return the `.model` path.
 
@@ -186,6 +189,9 @@ def train_sentencepiece(texts: Iterable[str], out_prefix: str | Path, vocab_size
             unk_id=0, pad_id=1, eos_id=2, bos_id=-1,
             pad_piece=PAD, eos_piece=EOS,
             user_defined_symbols=list(TASK_TOKENS),
+            # Every printable ASCII character is in the alphabet even when the training transcripts
+            # lack it (a held-out sentence with the only capital 'Q' must not become <unk>).
+            required_chars=REQUIRED_CHARS,
             minloglevel=2,
         )
     except RuntimeError as exc:

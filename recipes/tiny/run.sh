@@ -122,12 +122,12 @@ fi
 if want 3; then
   stats="$UNI_EXP/latents/train/latent_stats.json"
   need "$stats" "run stage 2"
-  # The unified model's latent width follows the tokenizer (tiny HoliTok: 32; the tiny unified preset says 128).
+  # The unified model's latent width always follows the tokenizer that made the latents.
   latent_dim=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['latent_dim'])" "$stats")
-  # The sentencepiece model is trained on the train transcripts only; held-out texts may hold characters
-  # it never saw (the 2 h corpus: 'Q'; the smoke corpus: several capitals): they become <unk>, with a warning.
+  # The sentencepiece model always includes every printable ASCII character (unified_lm/text_tokenizer.py),
+  # so held-out texts with letters unseen in training still encode; anything else is a clear error.
   # shellcheck disable=SC2086  # UNI_ARGS is a list of key=value words
-  unified_recipe --stage 2 --stop-stage 3 "model.latent_dim=$latent_dim" model.text_tokenizer.on_unknown=unk $UNI_ARGS
+  unified_recipe --stage 2 --stop-stage 3 "model.latent_dim=$latent_dim" $UNI_ARGS
   finish 3
 fi
 

@@ -40,7 +40,7 @@ def text_latents(text: str, speaker: int, table: np.ndarray, rng: np.random.Gene
     return (frames + offset + 0.05 * rng.standard_normal(frames.shape)).astype(np.float32)
 
 
-def write_fake_split(out_dir: str | Path, texts: list[str], speakers: int, seed: int, latent_dim: int = 128,
+def write_fake_split(out_dir: str | Path, texts: list[str], speakers: int, seed: int, latent_dim: int = 32,
                      frames_per_char: int = 2, split: str = "train") -> Path:
     """Write one split (latents, manifest, stats); returns the manifest path."""
     out = Path(out_dir)
@@ -67,7 +67,7 @@ def write_fake_split(out_dir: str | Path, texts: list[str], speakers: int, seed:
 
 
 def write_fake_corpus(root: str | Path, num_train: int = 96, num_dev: int = 16, speakers: int = 4,
-                      seed: int = 0, latent_dim: int = 128) -> dict[str, Path]:
+                      seed: int = 0, latent_dim: int = 32) -> dict[str, Path]:
     """train / dev / test splits under root; returns {"train": manifest, ..., "stats": train stats}."""
     root = Path(root)
     texts = fake_sentences(num_train + 2 * num_dev, seed)
