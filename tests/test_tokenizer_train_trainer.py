@@ -95,3 +95,26 @@ def test_resume_equals_uninterrupted_stage3(cuts, tmp_path):
     assert any(loss.generator.lm > 0 for loss in straight.losses)
     exported = HoliTok.from_pretrained(resumed_dir / "step-000004" / "tokenizer")
     assert exported.latent_dim == 32
+
+
+def test_adv_start_step_mel_only_warmup(cuts, tmp_path):
+    """Before adv_start_step: no discriminator update and adv = fm = 0; from it on the GAN trains."""
+    cfg = _cfg("tiny-stage1", cuts, tmp_path, "steps=2", "adv_start_step=1")
+    trainer = TokenizerTrainer(cfg, setup_runtime(cfg.distributed, cpu=True))
+    disc = trainer.disc.unwrapped
+    batches = epoch_batches(trainer.sampler, 16000, 0, 0)
+    before = _snapshot(disc)
+    warm, _, _ = trainer.train_step(next(batches), step=0)
+    assert all(torch.equal(before[k], v) for k, v in disc.state_dict().items()), "discriminator moved in warm-up"
+    assert warm.discriminator == 0.0 and warm.generator.adv == 0.0 and warm.generator.fm == 0.0
+    assert warm.generator.total == pytest.approx(45.0 * warm.generator.mel, rel=1e-5)
+    gan, _, _ = trainer.train_step(next(batches), step=1)
+    assert gan.discriminator > 0 and gan.generator.adv > 0
+    assert any(not torch.equal(before[k], v) for k, v in disc.state_dict().items()), "discriminator did not train"
+
+
+def test_adv_start_step_validated():
+    from holitok_common.config import ConfigError
+
+    with pytest.raises(ConfigError, match="adv_start_step"):
+        load_train_config(preset="tiny-stage1", overrides=["adv_start_step=-1"])

@@ -114,6 +114,9 @@ class TokenizerTrainConfig:
     init_from: str | None = None  # previous stage's run dir or step-XXXXXX dir
     out_dir: str = "exp/tokenizer/stage1"
     steps: int = 1000
+    # Mel-only warm-up: no discriminator update and no adv/fm terms before this step (0 = GAN from
+    # the start, as in the paper). The discriminator's optimizer/schedule only step once it trains.
+    adv_start_step: int = 0
     log_every: int = 10
     audio_every: int = 500
     ckpt_every: int = 500
@@ -131,6 +134,8 @@ class TokenizerTrainConfig:
         for name in ("steps", "log_every", "audio_every", "ckpt_every"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.adv_start_step < 0:
+            raise ConfigError(f"adv_start_step must be >= 0, got {self.adv_start_step}")
 
 
 def _stage(cfg: TokenizerTrainConfig, stage: Stage, steps: int, kl: float, out: str) -> TokenizerTrainConfig:

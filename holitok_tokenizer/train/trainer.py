@@ -5,6 +5,7 @@
 
 Per step (HiFi-GAN order): generator forward -> discriminator update on (real, fake.detach())
 -> generator update on mel x45 + adv + fm x2 (+ KL x beta + distillation + LM supervision).
+Before `adv_start_step` (default 0) the step is mel-only: no discriminator update, adv = fm = 0.
 During the generator update the discriminator is called unwrapped (not through DDP) with its
 parameters frozen, so DDP's reducer only ever sees the discriminator's own backward.
 
@@ -162,8 +163,9 @@ class TokenizerTrainer:
         with rt.autocast():
             out: GeneratorForward = self.generator.module(wav, lengths, targets, labels)
         fake = out.wav.float()
-        d_loss = self._discriminator_step(wav, fake)
-        g_losses = self._generator_step(wav, fake, out)
+        adversarial = step >= cfg.adv_start_step  # mel-only warm-up before (same on every rank)
+        d_loss = self._discriminator_step(wav, fake) if adversarial else 0.0
+        g_losses = self._generator_step(wav, fake, out, adversarial)
         return StepLosses(g_losses, d_loss), fake.detach(), wav
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor) -> float:
@@ -175,16 +177,20 @@ class TokenizerTrainer:
         self.disc.step()
         return float(self.rt.all_mean(loss.detach()))
 
-    def _generator_step(self, real: torch.Tensor, fake: torch.Tensor, out: GeneratorForward) -> GeneratorLosses:
+    def _generator_step(self, real: torch.Tensor, fake: torch.Tensor, out: GeneratorForward,
+                        adversarial: bool = True) -> GeneratorLosses:
         w = self.cfg.loss
-        disc = self.disc.unwrapped
-        with frozen(disc), self.rt.autocast():
-            with torch.no_grad():
-                d_real = disc(real)
-            d_fake = disc(fake)
         mel = self.mel(fake, real)
-        adv = generator_adversarial_loss(d_fake.logits)
-        fm = feature_matching_loss(d_real.features, d_fake.features)
+        if adversarial:
+            disc = self.disc.unwrapped
+            with frozen(disc), self.rt.autocast():
+                with torch.no_grad():
+                    d_real = disc(real)
+                d_fake = disc(fake)
+            adv = generator_adversarial_loss(d_fake.logits)
+            fm = feature_matching_loss(d_real.features, d_fake.features)
+        else:  # warm-up: the discriminator is not run at all
+            adv = fm = mel.new_zeros(())
         total = w.mel * mel + w.adv * adv + w.fm * fm + w.kl * out.kl + w.wavlm * out.wavlm
         total = total + w.xvector * out.xvector + w.lm * out.lm
         self.generator.backward(total)
