@@ -6,6 +6,14 @@ Kaiser-windowed sinc low-pass with cutoff 0.5 / ratio and transition half-width 
 Causal: the upsampler is a transposed conv with no padding whose last `taps - ratio` outputs are
 dropped, the downsampler left-pads by `taps - 1` with edge replication. The official runtime names
 its submodules `act`, `upsample.filter`, `downsample.lowpass.filter`; ours are the same.
+
+Implementation (same numbers to float rounding; tests/test_tokenizer_streaming.py checks each
+part against the definition): everything runs in polyphase form at the input rate. The upsampler
+gives the even and odd output phases [B, C, 2, T] with two 6-tap depthwise convs, SnakeBeta
+(elementwise, so indifferent to the sample order) writes them into the low-pass's padded buffer,
+and the low-pass filters each phase with its half of the taps and sums. No transposed or strided
+depthwise conv (slow on CPU), no interleaving, no padding copies. This activation runs 109 times
+per holitok-48k decoder pass, at up to 96 kHz, and is about a third of the decode time.
 """
 
 from __future__ import annotations
@@ -57,10 +65,18 @@ class SnakeBeta(nn.Module):
         self.alpha = nn.Parameter(torch.zeros(channels))
         self.beta = nn.Parameter(torch.zeros(channels))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T]
-        alpha = self.alpha.exp()[None, :, None]  # [1, C, 1]
-        beta = self.beta.exp()[None, :, None]
-        return x + (1.0 / (beta + 1e-9)) * torch.sin(x * alpha).pow(2)
+    def forward(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, C, ...] -> [B, C, ...]; `out`: write the result there (without temporaries under no_grad)."""
+        shape = (-1,) + (1,) * (x.dim() - 2)  # per channel: [C, 1, ...]
+        alpha = self.alpha.exp().view(shape)
+        inv_beta = 1.0 / (self.beta.exp().view(shape) + 1e-9)
+        if out is None or torch.is_grad_enabled():
+            y = torch.addcmul(x, torch.sin(x * alpha).square(), inv_beta)
+            return y if out is None else out.copy_(y)
+        # 4 in-place passes at twice the audio rate; fresh CPU allocations cost page faults
+        torch.mul(x, alpha, out=out).sin_()
+        out.mul_(out)
+        return torch.addcmul(x, out, inv_beta, out=out)
 
 
 def _filter_tensor(channels: int, taps: int, learnable: bool) -> torch.Tensor:
@@ -78,40 +94,89 @@ def _register_filter(module: nn.Module, channels: int, taps: int, learnable: boo
 
 
 class UpSample2x(nn.Module):
-    """Causal 2x band-limited upsampling: [B, C, T] -> [B, C, 2T]; `filter` [1 or C, 1, taps]."""
+    """Causal 2x band-limited upsampling: [B, C, T] -> [B, C, 2T]; `filter` [1 or C, 1, taps].
+
+    The definition is a stride-2 transposed conv whose last taps - 2 outputs are dropped, times 2.
+    We compute it in polyphase form: output 2m + p = 2 * sum_i x[m - i] * filter[2i + p], i.e. one
+    causal (taps / 2)-tap depthwise conv per phase p at the input rate. Same MACs, but oneDNN's
+    depthwise forward conv is ~10x faster on CPU than its depthwise transposed conv, and the
+    streaming state is just the last taps / 2 - 1 input samples (`pad`).
+    """
 
     ratio = 2
 
     def __init__(self, channels: int, taps: int = 12, learnable: bool = False) -> None:
         super().__init__()
         self.channels, self.taps = channels, taps
+        self.pad = Pad1d(taps // self.ratio - 1)
         _register_filter(self, channels, taps, learnable)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.filter.expand(self.channels, 1, self.taps)
-        y = F.conv_transpose1d(x, weight, stride=self.ratio, groups=self.channels)  # [B, C, 2T + taps - 2]
-        # the interpolated signal has 1/ratio of the energy per sample: scale back by ratio
-        return self.ratio * y[..., : y.shape[-1] - (self.taps - self.ratio)]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T] -> [B, C, 2T]
+        b, c, t = x.shape
+        return self.phases(x).transpose(2, 3).reshape(b, c, self.ratio * t)
+
+    def phases(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, C, T] -> [B, C, 2, T]: phase p holds the outputs 2m + p."""
+        b, c, t = x.shape
+        r, half = self.ratio, self.taps // self.ratio
+        both = x[:, :, None, :].expand(b, c, r, t)  # one input copy per phase
+        buf = self.pad.allocate(both, t)  # [B, C, 2, half - 1 + T]
+        buf[..., self.pad.left :] = both
+        self.pad.fill_left(buf)
+        # weight[c, p, k] = ratio * filter[c, 2 (half - 1 - k) + p]: tap i = half - 1 - k of phase p
+        taps = self.filter.reshape(-1, half, r).flip(1).transpose(1, 2)  # [1 or C, 2, half]
+        weight = (r * taps).expand(c, r, half).reshape(c * r, 1, half)
+        y = F.conv1d(buf.view(b, c * r, buf.shape[-1]), weight, groups=c * r)  # [B, 2C, T]
+        return y.view(b, c, r, t)
 
 
 class LowPassFilter1d(nn.Module):
-    """Causal low-pass + stride-2 decimation: [B, C, 2T] -> [B, C, T]; `filter` [1 or C, 1, taps]."""
+    """Causal low-pass + stride-2 decimation: [B, C, 2T] -> [B, C, T]; `filter` [1 or C, 1, taps].
 
-    stride = 2
+    The definition left-pads y by taps - 1 copies of y[0] and takes every second output of the
+    `taps`-tap filter: z[m] = sum_k filter[k] y[2m + k - taps + 1]. We compute it on the two
+    phases of y (even y[2n], odd y[2n + 1], which is how `UpSample2x.phases` produces them): the
+    odd taps see the even phase, the even taps the odd phase one step earlier, so
+    z = depthwise conv of [even, odd] (each left-padded by taps/2, with y[0]) with (taps/2 + 1)-tap
+    phase filters, summed over the phases. No strided conv, no interleaving; the streaming state
+    is the last taps/2 samples of each phase (`pad`).
+    """
 
     def __init__(self, channels: int, taps: int = 12, learnable: bool = False) -> None:
         super().__init__()
         self.channels, self.taps = channels, taps
-        self.pad = Pad1d(taps - 1, 0, mode="replicate")
+        self.pad = Pad1d(taps // 2)  # per phase
         _register_filter(self, channels, taps, learnable)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.filter.expand(self.channels, 1, self.taps)
-        return F.conv1d(self.pad(x), weight, stride=self.stride, groups=self.channels)
+    def forward(self, y: torch.Tensor) -> torch.Tensor:  # [B, C, 2T] -> [B, C, T]
+        b, c, n = y.shape
+        if n % 2:
+            raise ValueError(f"the 2x low-pass needs an even number of samples, got {n}")
+        buf = self.allocate(y, n // 2)
+        buf[..., self.pad.left :] = y.view(b, c, n // 2, 2).transpose(2, 3)
+        return self.filter_phases(buf)
+
+    def allocate(self, like: torch.Tensor, length: int) -> torch.Tensor:
+        """An uninitialised phase buffer [B, C, 2, taps/2 + T]; write the phases [B, C, 2, T] into
+        buf[..., taps/2:], then call `filter_phases`."""
+        return self.pad.allocate(like[:, :, None, :1].expand(-1, -1, 2, 1), length)
+
+    def filter_phases(self, buf: torch.Tensor) -> torch.Tensor:
+        """Phase buffer [B, C, 2, taps/2 + T] (body written) -> low-passed, decimated [B, C, T]."""
+        b, c, _, n = buf.shape
+        left = self.pad.left
+        self.pad.fill_left(buf, initial=buf[:, :, :1, left : left + 1])  # y[0], before any carried tail
+        # even phase: taps 1, 3, ..., at offsets 1..taps/2; odd phase: taps 0, 2, ..., at offsets 0..taps/2-1
+        f = self.filter.reshape(-1, self.taps // 2, 2)  # [1 or C, taps/2, 2]: f[:, i, p] = filter[2i + p]
+        zero = f.new_zeros(f.shape[0], 1)
+        weight = torch.stack([torch.cat([zero, f[:, :, 1]], 1), torch.cat([f[:, :, 0], zero], 1)], 1)
+        weight = weight.expand(c, 2, left + 1).reshape(2 * c, 1, left + 1)
+        z = F.conv1d(buf.view(b, 2 * c, n), weight, groups=2 * c).view(b, c, 2, n - left)
+        return z[:, :, 0] + z[:, :, 1]
 
 
 class DownSample2x(nn.Module):
-    """Holds the low-pass as `lowpass` (the official name `downsample.lowpass.filter`)."""
+    """[B, C, 2T] -> [B, C, T]; holds the low-pass as `lowpass` (official name `downsample.lowpass.filter`)."""
 
     def __init__(self, channels: int, taps: int = 12, learnable: bool = False) -> None:
         super().__init__()
@@ -135,4 +200,10 @@ class AntiAliasedSnakeBeta(nn.Module):
         self.downsample = DownSample2x(channels, taps, learnable_filter)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.downsample(self.act(self.upsample(x)))
+        # polyphase throughout: SnakeBeta runs on the upsampler's phases [B, C, 2, T] and writes
+        # them straight into the low-pass's padded phase buffer (no interleaving, no pad copies)
+        lowpass = self.downsample.lowpass
+        phases = self.upsample.phases(x)  # [B, C, 2, T]
+        buf = lowpass.allocate(x, x.shape[-1])  # [B, C, 2, taps/2 + T]
+        self.act(phases, out=buf[..., lowpass.pad.left :])
+        return lowpass.filter_phases(buf)

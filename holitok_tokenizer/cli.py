@@ -26,9 +26,13 @@ def _device(name: str | None) -> torch.device:
 
 
 def _load_model(args):
+    from holitok_tokenizer.cpu_runtime import configure_cpu_inference
     from holitok_tokenizer.model import HoliTok
 
-    return HoliTok.from_pretrained(args.model).to(_device(args.device))
+    device = _device(args.device)
+    if device.type == "cpu":
+        configure_cpu_inference()  # allocator reuse: ~30 % faster decode (see cpu_runtime.py)
+    return HoliTok.from_pretrained(args.model).to(device)
 
 
 def _read_input(path: str, sample_rate: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from torch import nn
 
 from holitok_tokenizer.activations import AntiAliasedSnakeBeta
 from holitok_tokenizer.config import TokenizerConfig
-from holitok_tokenizer.layers import CausalConvTranspose1d, conv_padding
+from holitok_tokenizer.layers import CausalConvTranspose1d, conv_padding, padded_conv
 
 
 class AMPBlock(nn.Module):
@@ -61,7 +61,15 @@ class Decoder(nn.Module):
         self.conv_post = nn.Conv1d(widths[-1], 1, cfg.decoder_post_kernel, bias=False)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.conv_pre(self.pre_pad(z))  # [B, C0, T]
+        """[B, D, T] -> [B, 1, T * hop]."""
+        return self.synthesize(self.pre(z))
+
+    def pre(self, z: torch.Tensor) -> torch.Tensor:
+        """conv_pre: [B, D, T] -> [B, C0, T]; while streaming, the last `lookahead` frames wait."""
+        return padded_conv(self.pre_pad, self.conv_pre, z)
+
+    def synthesize(self, x: torch.Tensor) -> torch.Tensor:
+        """The causal rest: [B, C0, T] -> [B, 1, T * hop] in [-1, 1]."""
         for i, up in enumerate(self.ups):
             x = up(x)  # [B, C_i+1, T * prod(rates[:i+1])]
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]

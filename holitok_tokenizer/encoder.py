@@ -71,13 +71,26 @@ class AudioEncoder(nn.Module):
     def output_conv(self) -> PaddedConv1d:
         return self.generator[-1]
 
+    def causal_features(self, wav: torch.Tensor) -> torch.Tensor:
+        """[B, 1, S] -> [B, C_last, ceil(S / hop)]: everything but the look-ahead output conv.
+
+        While streaming, a chunk may complete no step of a strided conv: the rest is then skipped
+        and [B, C_last, 0] returned (the carried state holds the pending samples).
+        """
+        h = wav
+        for layer in self.generator[:-1]:
+            h = layer(h)
+            if h.shape[-1] == 0:
+                return h.new_empty(h.shape[0], self.output_conv.layer.in_channels, 0)
+        return h
+
     def forward(self, wav: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         """wav [B, 1, S]; frame_mask [B, T] (1 = valid) or None -> features [B, D, T].
 
         The mask zeroes the causal features of padded frames before the look-ahead output conv,
         so a batch item sees exactly the zeros it would see alone (padding cannot leak backwards).
         """
-        h = self.generator[:-1](wav)  # [B, C_last, T]
+        h = self.causal_features(wav)  # [B, C_last, T]
         if frame_mask is not None:
             h = h * frame_mask[:, None, :].to(h.dtype)
         return self.output_conv(h)

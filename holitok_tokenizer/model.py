@@ -14,16 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from holitok_tokenizer import checks
-from holitok_tokenizer.bottleneck import temporal_stack
+from holitok_tokenizer.bottleneck import posterior_sample, temporal_stack
 from holitok_tokenizer.config import TokenizerConfig
 from holitok_tokenizer.decoder import Decoder
 from holitok_tokenizer.encoder import AudioEncoder
 from holitok_tokenizer.layers import apply_weight_norm, fold_weight_norm, has_weight_norm
+
+if TYPE_CHECKING:
+    from holitok_tokenizer.streaming import StreamingDecoder, StreamingEncoder
 
 
 @dataclass
@@ -150,7 +154,8 @@ class HoliTok(nn.Module):
         """wav [B, S] float at `sample_rate`; lengths [B] samples (None = all S) -> EncodeOutput.
 
         `sample`: z = mean + eps * exp(log_std) (the runtime's default); otherwise z = mean.
-        `generator` (on the model's device) makes the sample reproducible.
+        `generator` (on the model's device) makes the sample reproducible; eps is drawn frame by
+        frame, so `stream_encoder` with an equally seeded generator gives the same latents.
         """
         dtype = self.pre_proj.weight.dtype
         wav, lengths = checks.check_wav(wav, lengths, self.max_samples, self.sample_rate)
@@ -163,11 +168,7 @@ class HoliTok(nn.Module):
         h = self.audio_encoder(wav[:, None, :], frame_mask)  # [B, D, T]
         h = self.enc_mi_layer(h.transpose(1, 2)).transpose(1, 2)  # [B, D, T]
         mean, log_std = self.pre_proj(h).transpose(1, 2).chunk(2, dim=-1)  # 2 x [B, T, D]
-        if sample:
-            noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-            latents = mean + noise * log_std.exp()
-        else:
-            latents = mean
+        latents = posterior_sample(mean, log_std, generator) if sample else mean
         keep = frame_mask[:, :, None].to(dtype)  # [B, T, 1]
         return EncodeOutput(latents * keep, frame_lengths, mean * keep, log_std * keep)
 
@@ -185,6 +186,20 @@ class HoliTok(nn.Module):
         lengths = frame_lengths * self.hop
         valid = torch.arange(wav.shape[1], device=wav.device)[None, :] < lengths[:, None]
         return DecodeOutput(wav * valid.to(wav.dtype), lengths)
+
+    def stream_encoder(
+        self, batch_size: int = 1, sample: bool = False, generator: torch.Generator | None = None
+    ) -> "StreamingEncoder":
+        """A chunk-by-chunk encoder: `push(wav [B, s]) -> latents [B, t, D]`, `flush()`, `reset()`."""
+        from holitok_tokenizer.streaming import StreamingEncoder
+
+        return StreamingEncoder(self, batch_size, sample=sample, generator=generator)
+
+    def stream_decoder(self, batch_size: int = 1) -> "StreamingDecoder":
+        """A chunk-by-chunk decoder: `push(latents [B, t, D]) -> wav [B, s]`, `flush()`, `reset()`."""
+        from holitok_tokenizer.streaming import StreamingDecoder
+
+        return StreamingDecoder(self, batch_size)
 
     def reconstruct(
         self,
