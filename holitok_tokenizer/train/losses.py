@@ -1,7 +1,7 @@
 """Reconstruction, adversarial and feature-matching losses of tokenizer training.
 
 Multi-scale mel L1 (SPEC: weight 45): L1 between log-mel spectrograms (natural log, magnitudes
-clamped at 1e-5) at several STFT resolutions, averaged over resolutions. Resolutions are given as
+clamped at `floor`, default 1e-5) at several STFT resolutions, averaged over resolutions. Resolutions are given as
 window lengths in seconds so that one list serves 16 kHz (tiny) and 48 kHz: the default
 (0.008, 0.016, 0.032, 0.064, 0.128) s with hop = window / 4, n_fft = window, and
 (10, 20, 40, 80, 128) mel bands (fmin 0, fmax Nyquist); at 48 kHz that is n_fft 384 ... 6144.
@@ -24,10 +24,13 @@ from torch import nn
 
 @dataclass
 class MelLossConfig:
-    """Window lengths (seconds) and mel bands per resolution (equal-length lists)."""
+    """Window lengths (seconds) and mel bands per resolution (equal-length lists); `floor`: the mel
+    magnitude clamp before the log (1e-5 as in DAC / the paper; a higher floor stops digital silence
+    in the data from dominating the L1 of a small, quiet-audio model)."""
 
     windows_s: list[float] = field(default_factory=lambda: [0.008, 0.016, 0.032, 0.064, 0.128])
     n_mels: list[int] = field(default_factory=lambda: [10, 20, 40, 80, 128])
+    floor: float = 1e-5
 
 
 class MultiScaleMelLoss(nn.Module):
@@ -39,7 +42,9 @@ class MultiScaleMelLoss(nn.Module):
 
         if len(cfg.windows_s) != len(cfg.n_mels):
             raise ValueError("mel loss: windows_s and n_mels need the same length")
-        self.sample_rate = sample_rate
+        if cfg.floor <= 0:
+            raise ValueError("mel loss: floor must be positive")
+        self.sample_rate, self.floor = sample_rate, cfg.floor
         self.mels = nn.ModuleList()
         for window_s, n_mels in zip(cfg.windows_s, cfg.n_mels):
             n_fft = max(16, round(window_s * sample_rate))
@@ -53,7 +58,7 @@ class MultiScaleMelLoss(nn.Module):
     def log_mels(self, wav: torch.Tensor) -> list[torch.Tensor]:
         """wav [B, S] -> list of log-mel [B, n_mels, frames], one per resolution (float32)."""
         wav = wav.float()
-        return [mel(wav).clamp(min=1e-5).log() for mel in self.mels]
+        return [mel(wav).clamp(min=self.floor).log() for mel in self.mels]
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Scalar loss; fake/real [B, S] (padding must be zeroed in both)."""
