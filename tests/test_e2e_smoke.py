@@ -109,10 +109,14 @@ def test_demo_runs_on_the_exported_pair(smoke, tmp_path):
     assert no_text.returncode == 2 and "PROMPT needs its transcript" in no_text.stderr
 
 
-def test_demo_without_models_explains_how_to_make_them(tmp_path):
-    proc = _run(["bash", "recipes/demo.sh"], _env(MODELS=str(tmp_path / "none"), OUT=str(tmp_path / "out")))
-    assert proc.returncode == 1 and "bash recipes/tiny/run.sh" in proc.stderr
-    assert not (tmp_path / "out").exists()  # no fake output
+def test_demo_without_models_explains_and_runs_the_data_smoke(tmp_path):
+    env = _env(MODELS=str(tmp_path / "none"), OUT=str(tmp_path / "out"))
+    proc = _run(["bash", "recipes/demo.sh"], env)
+    assert proc.returncode == 0 and "bash recipes/tiny/run.sh" in proc.stderr, proc.stderr[-3000:]
+    assert (tmp_path / "out" / "corpus" / "cuts_train.jsonl.gz").is_file()  # the data smoke, not TTS output
+    assert not (tmp_path / "out" / "tts.wav").exists()  # no fake TTS output
+    own = _run(["bash", "recipes/demo.sh", "--text", "Hello there."], env)
+    assert own.returncode == 1 and "bash recipes/tiny/run.sh" in own.stderr  # user input needs the models
 
 
 def test_rerun_skips_finished_stages(smoke):
