@@ -52,13 +52,19 @@ class PeriodDiscriminator(nn.Module):
         pad = (-wav.shape[-1]) % self.period
         x = F.pad(wav[:, None, :], (0, pad), mode="reflect" if pad < wav.shape[-1] else "constant")
         x = x.view(x.shape[0], 1, -1, self.period)  # [B, 1, S / p, p]
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
+        return _conv_stack(x, self.convs, self.post)
+
+
+def _conv_stack(x: torch.Tensor, convs: nn.ModuleList, post: nn.Module) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Shared body of both discriminators: LeakyReLU(0.1) convs, then `post`; returns the flattened
+    logits [B, N] and every layer's output (the feature-matching targets)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
         features.append(x)
-        return x.flatten(1), features
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -83,13 +89,7 @@ class ResolutionDiscriminator(nn.Module):
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         spec = torch.stft(wav.float(), self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
         x = spec.abs().transpose(1, 2)[:, None]  # [B, 1, frames, bins]
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _conv_stack(x, self.convs, self.post)
 
 
 class Discriminators(nn.Module):
