@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 
 import pytest
 
@@ -20,6 +21,19 @@ def test_sentences_deterministic_and_varied():
     assert all(4 <= len(s.split()) <= 20 and s[0].isupper() and s[-1] in ".?" for s in a)
     assert sum(s.endswith("?") for s in a) > 20
     assert load_lexicon().num_word_forms() > 3000
+
+
+def test_lexicon_subset_is_a_small_vocabulary_task():
+    full, small = load_lexicon(), load_lexicon().subset(0.1)
+    assert full.subset(1.0) is full and small == load_lexicon().subset(0.1)
+    assert 300 < small.num_word_forms() < full.num_word_forms() / 5
+    assert set(small.nouns) <= set(full.nouns) and small.nouns[0] != small.nouns[1]
+    names = set(full.names) - set(small.names)
+    sentences = SentenceGenerator(0, small).take(400)
+    assert not any(word.strip(",.?") in names for s in sentences for word in s.split())
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="lexicon fraction"):
+            full.subset(bad)
 
 
 def test_numbers_in_words():
@@ -68,3 +82,14 @@ def test_tiny_corpus_is_deterministic(tmp_path, monkeypatch):
     assert len(items) == len(cuts["heldout"]) and "|audio/" in (tmp_path / "a" / "heldout_seedtts.lst").read_text()
     for it in items:
         assert it.prompt_wav != it.gt_wav and it.prompt_wav.parent == it.gt_wav.parent and it.gt_wav.is_file()
+
+
+def test_existing_corpus_is_reused_only_with_the_same_settings(tmp_path):
+    out = tmp_path / "corpus"
+    out.mkdir()
+    (out / "corpus.json").write_text(json.dumps({"hours_requested": 2.0, "seed": 0, "sample_rate": 16000}))
+    assert build_corpus(out, SynthConfig(hours=2.0, seed=0))["reused"] is True  # no lexicon_fraction = 1.0
+    with pytest.raises(CorpusError, match="delete this one to rebuild"):
+        build_corpus(out, SynthConfig(hours=2.0, seed=0, lexicon_fraction=0.1))
+    with pytest.raises(CorpusError, match="choose another output folder"):
+        build_corpus(out, SynthConfig(hours=6.0, seed=0))

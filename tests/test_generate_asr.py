@@ -1,5 +1,6 @@
 """ASR engine invariants: KV-cached greedy == full recompute through the training path,
-batched == unbatched, <|eos|> and the token budget end rows, refused inputs."""
+batched == unbatched, <|eos|> and the token budget end rows, refused inputs; with causal and with
+bidirectional (audio_in.asr_bidirectional) encoding of the ASR audio."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from unified_lm.generate import ASREngine, ASROptions, GenerationInputError
 from unified_lm.sequences import TextSegment, asr_segments
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["causal-audio", "bidirectional-asr-audio"])
+def model(tmp_path_factory, request):
     # untied LM head: with tied embeddings a random tiny model just repeats its last input token
-    return tiny_lm(tmp_path_factory.mktemp("asr"), backbone={"tie_word_embeddings": False})
+    return tiny_lm(tmp_path_factory.mktemp("asr"), backbone={"tie_word_embeddings": False},
+                   audio_in={"asr_bidirectional": request.param})
 
 
 def utterances() -> list[torch.Tensor]:

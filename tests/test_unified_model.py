@@ -111,6 +111,60 @@ def test_loss_weights_are_respected(tok):
     assert torch.allclose(weighted.loss, 0.5 * base.text_ce + 2.0 * base.flow)
 
 
+def test_auxiliary_ctc_on_asr_rows_only(tok):
+    plain = tiny_model(tok)
+    assert plain.ctc_head is None
+    model = tiny_model(tok, loss={"ctc": 0.3})
+    batch = batch_for(model, tok)
+    out = model(batch, generator=torch.Generator().manual_seed(0))
+    assert out.counts.ctc_utterances == 1 and torch.isfinite(out.ctc) and out.ctc > 0
+    assert torch.allclose(out.loss, out.text_ce + out.flow + out.stop + 0.3 * out.ctc)
+    # by hand: the ASR row's 7 frames emit P = 4 distributions per patch (8, the last one padded)
+    ids = torch.tensor(tok.encode("A dog reads"))
+    asr_row = 1
+    hidden = model.step(model.embed(batch), batch.attention_mask, batch.position_ids, compute_logits=False).hidden
+    logits = model.ctc_head(hidden[asr_row][batch.audio_slot[asr_row]]).reshape(-1, model.backbone.vocab_size + 1)[:7]
+    expected = torch.nn.functional.ctc_loss(logits.log_softmax(-1)[:, None], ids[None], [7], [len(ids)],
+                                            blank=model.backbone.vocab_size)  # mean: / target length
+    assert torch.allclose(out.ctc, expected, atol=1e-5)
+    out.ctc.backward()
+    assert model.audio_in.in_proj.weight.grad.abs().sum() > 0  # CTC trains the audio path
+    tts_only = model.build([batch_for_tts(tok)])
+    none = model(tts_only, generator=torch.Generator().manual_seed(0))
+    assert none.counts.ctc_utterances == 0 and float(none.ctc) == 0.0
+
+
+def test_asr_rows_can_encode_audio_bidirectionally(tok):
+    g = torch.Generator().manual_seed(3)
+    asr_lat, tts_lat, long_lat = torch.randn(9, D, generator=g), torch.randn(9, D, generator=g), torch.randn(17, D, generator=g)
+    sp = tok.special
+
+    def audio_embeddings(model, asr_latents, tts_latents, extra=()):
+        examples = [asr_segments(sp, asr_latents, tok.encode("a dog")), tts_segments(sp, tok.encode("a cat"), None, tts_latents),
+                    *extra]
+        batch = model.build(examples)
+        return model.embed_audio(batch.patches, batch.frame_mask, model.bidirectional_rows(batch))  # [B, Na, H]
+
+    for bidirectional in (False, True):
+        model = tiny_model(tok, audio_in={"asr_bidirectional": bidirectional})
+        base = audio_embeddings(model, asr_lat, tts_lat)
+        changed_last = asr_lat.clone(), tts_lat.clone()
+        changed_last[0][-1] += 1.0
+        changed_last[1][-1] += 1.0
+        moved = audio_embeddings(model, *changed_last)
+        # patch 0 of the ASR row sees the last patch only when bidirectional; TTS rows stay causal
+        assert torch.allclose(base[0, 0], moved[0, 0], atol=1e-6) != bidirectional
+        assert torch.allclose(base[1, 0], moved[1, 0], atol=1e-6)
+        # a longer row in the batch (padding patches in the ASR row) changes nothing
+        padded = audio_embeddings(model, asr_lat, tts_lat, extra=[asr_segments(sp, long_lat, tok.encode("x"))])
+        assert torch.allclose(base[0, :3], padded[0, :3], atol=1e-5) and torch.allclose(base[1, :3], padded[1, :3], atol=1e-5)
+
+
+def batch_for_tts(tok, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return tts_segments(tok.special, tok.encode("The cat"), None, torch.randn(5, D, generator=g))
+
+
 def test_save_load_roundtrip_gives_identical_outputs(tok, stats_file, tmp_path):
     model = tiny_model(tok, seed=3, latent_stats=str(stats_file), tokenizer_ref="holitok-48k:/models/holitok")
     assert int(model.latent_norm.count) == 1234

@@ -14,7 +14,7 @@ import torch
 from holitok_common.config import ConfigError
 from unified_lm.model import UnifiedLM
 from unified_lm.train.config import load_train_config
-from unified_lm.train.data import LatentCorpus, task_for_step
+from unified_lm.train.data import LatentCorpus, LatentMasker, task_for_step
 from unified_lm.train.evaluate import word_errors
 from unified_lm.train.synthetic import write_fake_corpus
 from unified_lm.train.trainer import setup, train
@@ -40,13 +40,15 @@ def train_losses(exp_dir):
     return {r["step"]: r for r in rows if r["kind"] == "train"}
 
 
-def test_resume_equals_uninterrupted(corpus, tmp_path):
+@pytest.mark.parametrize("augment", [(), ("asr_augment.time_masks=2", "asr_augment.channel_masks=1")],
+                         ids=["plain", "asr-masking"])
+def test_resume_equals_uninterrupted(corpus, tmp_path, augment):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train(make_cfg(corpus, straight))
+    train(make_cfg(corpus, straight, *augment))
     half = straight / "checkpoints" / "step-000002"
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copytree(half, resumed / "checkpoints" / half.name)
-    run = train(make_cfg(corpus, resumed))
+    run = train(make_cfg(corpus, resumed, *augment))
     a, b = train_losses(straight), train_losses(resumed)
     assert sorted(b) == [3, 4]
     tasks = {("text_ce" in a[s], "flow" in a[s]) for s in a}
@@ -59,6 +61,21 @@ def test_resume_equals_uninterrupted(corpus, tmp_path):
         assert torch.equal(value, final_a[key]), key
     state = json.loads((half / "train_state.json").read_text())
     assert set(state["extra"]["positions"]) == {"tts", "asr"}
+
+
+def test_latent_masker_masks_bounded_spans_deterministically():
+    fill = torch.full((8,), -3.0)
+    masker = LatentMasker(time_masks=2, time_max=5, channel_masks=1, channel_max=3, fill=fill)
+    latents = torch.randn(100, 8)
+    a, b, c = masker(latents, "k"), masker(latents, "k"), masker(latents, "other")
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(a, latents) and not (latents == -3.0).any()  # the input is left untouched
+    changed = a != latents
+    assert torch.equal(a[changed], fill.expand_as(a)[changed])  # masked values are the fill
+    frames_masked = changed.all(dim=1).sum()
+    assert frames_masked <= 2 * 5
+    short = masker(torch.randn(4, 8), "k")  # spans never exceed a fifth of the utterance
+    assert (short == -3.0).all(dim=1).sum() == 0
 
 
 def test_task_mix_ratio_and_determinism():

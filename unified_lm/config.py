@@ -120,6 +120,11 @@ class AudioInConfig:
     heads: int = 4
     ffn: int = 256
     dropout: float = 0.0
+    # ASR rows (sequences starting with <|asr|>) encode their audio bidirectionally: the whole
+    # utterance is known before any text is generated, so no causality is lost, and a from-scratch
+    # encoder learns to read speech much faster with right context. TTS rows (prompts, generated
+    # patches) stay causal, so TTS generation is unchanged. Off: ASR is causal too (streamable).
+    asr_bidirectional: bool = False
 
     def validate(self) -> None:
         if self.width % self.heads:
@@ -146,12 +151,18 @@ class TextTokenizerConfig:
 
 @dataclass
 class LossWeights:
+    """Weights of the training losses. `ctc` > 0 adds an auxiliary CTC head on the backbone's
+    hidden states at ASR audio positions (hybrid CTC/attention, Watanabe et al. 2017; see
+    UnifiedLM._ctc_loss): it teaches a from-scratch backbone to read the audio long before the
+    text decoder alone would, and is not used at inference. 0 (paper preset): no CTC head at all."""
+
     text_ce: float = 1.0
     flow: float = 1.0
     stop: float = 1.0
+    ctc: float = 0.0
 
     def validate(self) -> None:
-        for name in ("text_ce", "flow", "stop"):
+        for name in ("text_ce", "flow", "stop", "ctc"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 

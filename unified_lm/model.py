@@ -37,6 +37,7 @@ class LossCounts:
     text_tokens: int
     flow_patches: int
     stop_positions: int
+    ctc_utterances: int = 0
 
 
 @dataclass
@@ -49,6 +50,7 @@ class UnifiedOutput:
     flow: torch.Tensor
     stop: torch.Tensor
     counts: LossCounts
+    ctc: Optional[torch.Tensor] = None  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
 
 
 @dataclass
@@ -86,6 +88,9 @@ class UnifiedLM(nn.Module):
         self.cfg = cfg
         self.backbone, self.audio_in, self.latent_norm = backbone, audio_in, latent_norm
         self.head, self.stop_head = head, stop_head
+        # Training-only auxiliary CTC head (cfg.loss.ctc > 0): P frame-level label distributions over
+        # the text vocabulary + blank (index V) per audio position.
+        self.ctc_head = nn.Linear(backbone.hidden_size, cfg.patch_size * (backbone.vocab_size + 1)) if cfg.loss.ctc > 0 else None
         self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
 
     # ------------------------------------------------------------------ construction
@@ -139,19 +144,27 @@ class UnifiedLM(nn.Module):
                                _count(self.stop_head), _count(self))
 
     # ------------------------------------------------------------------ pieces (training + generation)
-    def embed_audio(self, patches: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    def embed_audio(self, patches: torch.Tensor, frame_mask: torch.Tensor,
+                    bidirectional: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Raw latent patches [B, Na, P, D] + frame_mask [B, Na, P] -> embeddings [B, Na, H] in the
-        PatchEncoder's dtype (normalised, padded frames zeroed, causal PatchEncoder). float32 latents
-        are cast to the encoder's weight dtype (inside PatchEncoder, shared with its cached `step`),
-        so a bf16 model runs without autocast."""
-        return self.audio_in(self.latent_norm.normalize(patches), frame_mask)
+        PatchEncoder's dtype (normalised, padded frames zeroed, causal PatchEncoder except rows
+        flagged in `bidirectional` [B]). float32 latents are cast to the encoder's weight dtype
+        (inside PatchEncoder, shared with its cached `step`), so a bf16 model runs without autocast."""
+        return self.audio_in(self.latent_norm.normalize(patches), frame_mask, bidirectional)
+
+    def bidirectional_rows(self, batch: SequenceBatch) -> Optional[torch.Tensor]:
+        """[B] bool: the ASR rows (first token <|asr|>) when cfg.audio_in.asr_bidirectional, else None.
+        Training and the ASR engine both embed through `embed`, so they encode ASR audio alike."""
+        if not self.cfg.audio_in.asr_bidirectional or self.text_tokenizer is None or batch.input_ids.shape[1] == 0:
+            return None
+        return batch.input_ids[:, 0] == self.text_tokenizer.special.asr
 
     def embed(self, batch: SequenceBatch) -> torch.Tensor:
         """Input embeddings [B, L, H]: token embeddings, with patch embeddings at the audio slots."""
         tokens = self.backbone.embed_tokens(batch.input_ids)  # [B, L, H]
         if batch.patches.shape[1] == 0:
             return tokens
-        audio = self.embed_audio(batch.patches, batch.frame_mask).to(tokens.dtype)  # [B, Na, H]
+        audio = self.embed_audio(batch.patches, batch.frame_mask, self.bidirectional_rows(batch)).to(tokens.dtype)  # [B, Na, H]
         index = batch.patch_index.clamp(min=0)[..., None].expand(-1, -1, tokens.shape[-1])  # [B, L, H]
         audio_at = audio.gather(1, index)  # [B, L, H]: patch patch_index[b, i] at (b, i)
         return torch.where(batch.audio_slot[..., None], audio_at, tokens)
@@ -196,9 +209,38 @@ class UnifiedLM(nn.Module):
         if n_stop:
             logits = self.predict_stop(out.hidden[stop_mask]).float()  # [N]
             stop = F.binary_cross_entropy_with_logits(logits, batch.stop_targets[stop_mask].float())
+        ctc, n_ctc = self._ctc_loss(out.hidden, batch, text_mask, zero)
         w = self.cfg.loss
-        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop
-        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop))
+        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc
+        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop, n_ctc), ctc)
+
+    def _ctc_loss(self, hidden: torch.Tensor, batch: SequenceBatch, text_mask: torch.Tensor,
+                  zero: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Auxiliary CTC of the transcript on the audio positions of ASR rows (rows with both audio
+        and text targets; TTS rows have no text loss). Each audio position emits P frame-level
+        distributions (one per latent frame of its patch: 25 Hz, enough for word pieces, which a
+        6.25 Hz patch rate is not); padded frames are cut off. The transcript is the row's text
+        targets without the final <|eos|> (the ASR loss segment always ends with it). Mean over
+        rows of the per-token-normalised loss (F.ctc_loss 'mean')."""
+        if self.ctc_head is None:
+            return zero, 0
+        rows = (text_mask.any(1) & batch.audio_slot.any(1)).nonzero().flatten().tolist()
+        if not rows:
+            return zero, 0
+        blank = self.backbone.vocab_size
+        logps, targets, in_lens, tgt_lens = [], [], [], []
+        for b in rows:
+            frames = int(batch.frame_mask[b].sum())
+            logits = self.ctc_head(hidden[b][batch.audio_slot[b]]).float()  # [Na_b, P * (V + 1)]
+            logps.append(logits.reshape(-1, blank + 1)[:frames].log_softmax(-1))  # [T_b, V + 1]
+            target = batch.text_targets[b][text_mask[b]][:-1]  # transcript ids, <|eos|> dropped
+            targets.append(target)
+            in_lens.append(frames)
+            tgt_lens.append(target.numel())
+        padded = nn.utils.rnn.pad_sequence(logps)  # [T, N, V + 1]
+        loss = F.ctc_loss(padded, torch.cat(targets), torch.tensor(in_lens), torch.tensor(tgt_lens),
+                          blank=blank, reduction="mean", zero_infinity=True)
+        return loss, len(rows)
 
     def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch,
                    generator: Optional[torch.Generator], zero: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -113,6 +113,18 @@ class LatentNorm(nn.Module):
         Path(path).write_text(json.dumps(self.stats()))
 
 
+def _row_mask(bidirectional: torch.Tensor, frame_mask: Optional[torch.Tensor], n: int,
+              device: torch.device) -> torch.Tensor:
+    """[B, 1, N, N] bool attention mask (True = may attend): causal rows get the lower triangle,
+    bidirectional rows every real patch (a patch with at least one unmasked frame); each position
+    may always attend to itself, so no query row is empty."""
+    causal = torch.ones(n, n, dtype=torch.bool, device=device).tril()  # [N, N]
+    real = frame_mask.any(-1) if frame_mask is not None else torch.ones(bidirectional.shape[0], n, dtype=torch.bool,
+                                                                         device=device)  # [B, N]
+    full = real[:, None, :] | torch.eye(n, dtype=torch.bool, device=device)[None]  # [B, N, N]
+    return torch.where(bidirectional.to(device)[:, None, None], full, causal[None])[:, None]  # [B, 1, N, N]
+
+
 def sinusoidal_positions(n: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """[N, dim] sin/cos position table (Vaswani et al. 2017); no parameters, no length limit."""
     half = dim // 2
@@ -220,12 +232,18 @@ class PatchEncoder(nn.Module):
             patches = patches * frame_mask[..., None].to(patches.dtype)  # [B, N, P, D]
         return self.in_proj(patches.reshape(b, n, p * d))  # [B, N, W]
 
-    def forward(self, patches: torch.Tensor, frame_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """patches [B, N, P, D] (normalised latents), frame_mask [B, N, P] -> embeddings [B, N, out_dim]."""
+    def forward(self, patches: torch.Tensor, frame_mask: Optional[torch.Tensor] = None,
+                bidirectional: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """patches [B, N, P, D] (normalised latents), frame_mask [B, N, P] -> embeddings [B, N, out_dim].
+        `bidirectional` [B] bool: rows whose patches attend to every real patch of the row (past and
+        future; padding patches excluded) instead of causally; None/all False = causal everywhere."""
         x = self._project(patches, frame_mask)  # [B, N, W]
         x = x + sinusoidal_positions(x.shape[1], self.width, x.device, x.dtype)[None]  # [B, N, W]
+        mask = None
+        if bidirectional is not None and bool(bidirectional.any()):
+            mask = _row_mask(bidirectional, frame_mask, x.shape[1], x.device)  # [B, 1, N, N]
         for block in self.blocks:
-            x, _ = block(x)
+            x, _ = block(x, attn_mask=mask)
         return self.out_proj(self.norm(x))  # [B, N, out_dim]
 
     def step(self, patches: torch.Tensor, frame_mask: torch.Tensor, cache: Optional[PatchEncoderCache] = None,

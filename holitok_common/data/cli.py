@@ -3,7 +3,7 @@
     holitok-data librispeech ROOT --out OUT [--parts test-clean,dev-clean] [--skip-bad]
     holitok-data seedtts META_LIST --out OUT [--skip-bad]
     holitok-data folder DIR --out OUT [--speaker NAME] [--name NAME] [--skip-bad]
-    holitok-data synth OUT_DIR [--hours 2] [--seed 0] [--jobs 2]
+    holitok-data synth OUT_DIR [--hours 2] [--seed 0] [--jobs 2] [--lexicon-fraction 1.0]
     holitok-data engines [--install]
 """
 
@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2, help="synthesis processes")
+    p.add_argument("--lexicon-fraction", type=float, default=1.0,
+                   help="share of each word list the sentence grammar uses (default 1.0 = ~3,700 word forms; "
+                        "0.1 = a ~460-word task that a tiny ASR can learn on CPU)")
     p = sub.add_parser("engines", help="check (and with --install, apt-get) the speech engines")
     p.add_argument("--install", action="store_true")
     return parser
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "engines":
             return ensure_engines(args.install)
         if args.command == "synth":
-            summary = build_corpus(args.out_dir, SynthConfig(hours=args.hours, seed=args.seed, jobs=args.jobs))
+            summary = build_corpus(args.out_dir, SynthConfig(hours=args.hours, seed=args.seed, jobs=args.jobs,
+                                                              lexicon_fraction=args.lexicon_fraction))
             print(format_summary(summary))
             return 0
         _import(args)

@@ -26,7 +26,7 @@ from holitok_common.audio import AudioInfo
 from holitok_common.data.engines import HELDOUT_VOICES, VoiceSpec, available_voices
 from holitok_common.data.manifests import make_cut, save_cuts
 from holitok_common.data.seedtts import SeedTTSItem, write_seedtts_list
-from holitok_common.data.sentences import SentenceGenerator
+from holitok_common.data.sentences import SentenceGenerator, load_lexicon
 from holitok_common.data.synth_audio import SynthJob, synthesize_safe
 
 SAMPLE_RATE = 16000
@@ -42,10 +42,13 @@ class CorpusError(RuntimeError):
 @dataclass(frozen=True)
 class SynthConfig:
     """`hours`: total audio to aim for (all splits; estimated from word counts). Every 20th
-    training-voice utterance goes to dev, the next to test. `min_voices`: fail below this many."""
+    training-voice utterance goes to dev, the next to test. `min_voices`: fail below this many.
+    `lexicon_fraction`: share of each word list the grammar draws from (1.0 = the full ~3,700 word
+    forms; 0.1 = a ~460-word task, see `Lexicon.subset`)."""
 
     hours: float = 2.0
     seed: int = 0
+    lexicon_fraction: float = 1.0
     jobs: int = 2
     min_voices: int = 4
     dev_every: int = 20
@@ -80,7 +83,8 @@ def split_voices(present: list[VoiceSpec], min_voices: int) -> tuple[list[VoiceS
 
 def plan_corpus(cfg: SynthConfig, train_voices: list[VoiceSpec], heldout_voices: list[VoiceSpec]) -> list[Utterance]:
     """Every utterance of the corpus (voice, text, split), in a fixed order."""
-    gen, rng = SentenceGenerator(cfg.seed), random.Random(cfg.seed + 1)
+    gen = SentenceGenerator(cfg.seed, load_lexicon().subset(cfg.lexicon_fraction))
+    rng = random.Random(cfg.seed + 1)
     n_all = len(train_voices) + len(heldout_voices)
     budget = cfg.hours * 3600 * len(train_voices) / n_all
     plan: list[Utterance] = []
@@ -146,9 +150,29 @@ def _heldout_list(cuts: list[MonoCut], out_dir: Path) -> list[SeedTTSItem]:
     return items
 
 
+def reuse_existing(out_dir: Path, cfg: SynthConfig) -> dict | None:
+    """The summary of the corpus already in `out_dir` (marked "reused": True), None if there is none;
+    CorpusError if it was built with other settings."""
+    path = out_dir / "corpus.json"
+    if not path.is_file():
+        return None
+    summary = json.loads(path.read_text())
+    built = (summary.get("hours_requested"), summary.get("seed"), summary.get("lexicon_fraction", 1.0))
+    wanted = (cfg.hours, cfg.seed, cfg.lexicon_fraction)
+    if built != wanted:
+        raise CorpusError(f"{out_dir} already holds a corpus built with hours, seed, lexicon fraction = {built}, not "
+                          f"the requested {wanted}: choose another output folder, or delete this one to rebuild")
+    return {**summary, "reused": True}
+
+
 def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
-    """Build the corpus into `out_dir`; returns the summary also written to corpus.json."""
+    """Build the corpus into `out_dir`; returns the summary also written to corpus.json. A folder
+    that already holds a finished corpus (corpus.json) is reused when it was built with the same
+    hours, seed and lexicon fraction, and refused otherwise (never silently mixed or rebuilt)."""
     out_dir = Path(out_dir).resolve()
+    existing = reuse_existing(out_dir, cfg)
+    if existing is not None:
+        return existing
     present, missing = available_voices()
     train_voices, heldout_voices = split_voices(present, cfg.min_voices)
     plan = plan_corpus(cfg, train_voices, heldout_voices)
@@ -163,6 +187,7 @@ def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
     write_seedtts_list(_heldout_list(cuts["heldout"], out_dir), out_dir / "heldout_seedtts.lst")
     summary = {
         "sample_rate": SAMPLE_RATE, "hours_requested": cfg.hours, "seed": cfg.seed,
+        "lexicon_fraction": cfg.lexicon_fraction,
         "voices": {"train": [v.voice_id for v in train_voices], "heldout": [v.voice_id for v in heldout_voices],
                    "missing": [v.voice_id for v in missing]},
         "splits": {s: {"utterances": len(c), "hours": round(sum(x.duration for x in c) / 3600, 4),
@@ -175,7 +200,8 @@ def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"corpus at {summary['sample_rate']} Hz, built in {summary.get('elapsed_s', '?')} s"]
+    how = "reused (already built with these settings)" if summary.get("reused") else f"built in {summary.get('elapsed_s', '?')} s"
+    lines = [f"corpus at {summary['sample_rate']} Hz, lexicon fraction {summary.get('lexicon_fraction', 1.0)}, {how}"]
     for split, s in summary["splits"].items():
         lines.append(f"  {split:8s} {s['hours']:7.3f} h  {s['utterances']:6d} utts  {s['speakers']:3d} speakers")
     v = summary["voices"]

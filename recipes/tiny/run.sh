@@ -16,7 +16,8 @@
 #         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings
 #         7 report                            (EXP_DIR/report.md)
 #         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
-# Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (2),
+# Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (6),
+#   LEXICON_FRACTION (0.1: a ~460-word read-speech task, see holitok_common/data/sentences.py),
 #   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (0 = the whole list),
 #   TOK_ARGS / UNI_ARGS (extra key=value overrides of the tokenizer / unified trainings),
 #   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2).
@@ -56,7 +57,7 @@ else
   EXP_DIR="$(abspath "${EXP_DIR:-exp/tiny}")"
   DATA_DIR="$(abspath "${DATA_DIR:-data/corpus}")"
   MODELS_DIR="$(abspath "${MODELS_DIR:-models/tiny}")"
-  SYNTH_HOURS="${SYNTH_HOURS:-2}"
+  SYNTH_HOURS="${SYNTH_HOURS:-6}"
   MAX_TTS_ITEMS="${MAX_TTS_ITEMS:-0}"
   TOK_ARGS="${TOK_ARGS:-}"
   UNI_ARGS="${UNI_ARGS:-}"
@@ -99,11 +100,8 @@ START=$(date +%s)
 echo "run.sh: SMOKE=$SMOKE DATA_DIR=$DATA_DIR EXP_DIR=$EXP_DIR MODELS_DIR=$MODELS_DIR stages $stage-$stop_stage" >&2
 
 if want 0; then
-  if [[ -f "$DATA_DIR/cuts_train.jsonl.gz" ]]; then
-    echo "run.sh: corpus already in $DATA_DIR" >&2
-  else
-    run "$BIN/holitok-data" synth "$DATA_DIR" --hours "$SYNTH_HOURS" --seed 0
-  fi
+  # reuses DATA_DIR when it already holds a corpus built with these settings, refuses other settings
+  run "$BIN/holitok-data" synth "$DATA_DIR" --hours "$SYNTH_HOURS" --seed 0 --lexicon-fraction "${LEXICON_FRACTION:-0.1}"
   finish 0
 fi
 

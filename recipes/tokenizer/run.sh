@@ -8,7 +8,7 @@
 #         1 stage I (AE)   2 stage II (VAE bottleneck)   3 stage III (enrichment)
 #         4 latent extraction (holitok-tokenizer extract)   5 reconstruction eval (holitok-eval)
 # Environment: CONF=tiny|holitok-48k, DATA_DIR, EXP_DIR, NGPU (processes per node; >1 uses torchrun),
-# SYNTH_HOURS (stage 0), TRAIN_ARGS (extra key=value overrides for stages 1-3, e.g. "steps=200").
+# SYNTH_HOURS (stage 0, default 6), LEXICON_FRACTION (stage 0, default 0.1), TRAIN_ARGS (extra key=value overrides for stages 1-3, e.g. "steps=200").
 # Each finished stage writes EXP_DIR/.done.stageN; delete it to rerun. Training resumes by itself.
 set -euo pipefail
 
@@ -28,7 +28,7 @@ CONF="${CONF:-tiny}"
 DATA_DIR="${DATA_DIR:-$ROOT/data/corpus}"
 EXP_DIR="${EXP_DIR:-$ROOT/exp/tokenizer-$CONF}"
 NGPU="${NGPU:-1}"
-SYNTH_HOURS="${SYNTH_HOURS:-1}"
+SYNTH_HOURS="${SYNTH_HOURS:-6}"
 TRAIN_ARGS="${TRAIN_ARGS:-}"
 PYTHON="${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/python" || echo python3)}"
 CONF_DIR="$ROOT/recipes/tokenizer/conf"
@@ -55,11 +55,8 @@ train() {  # train STAGE_NUMBER [key=value ...]
 }
 
 if want 0; then
-  if [[ -f "$DATA_DIR/cuts_train.jsonl.gz" ]]; then
-    echo "data already in $DATA_DIR" >&2
-  else
-    run "$PYTHON" -m holitok_common.data.cli synth "$DATA_DIR" --hours "$SYNTH_HOURS"
-  fi
+  # reuses DATA_DIR when it already holds a corpus built with these settings, refuses other settings
+  run "$PYTHON" -m holitok_common.data.cli synth "$DATA_DIR" --hours "$SYNTH_HOURS" --lexicon-fraction "${LEXICON_FRACTION:-0.1}"
   finish 0
 fi
 if want 1; then train 1; finish 1; fi

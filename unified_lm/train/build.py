@@ -7,6 +7,7 @@ passes it here; nothing below names a device.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from unified_lm.config import UnifiedConfig
 from unified_lm.model import UnifiedLM
 from unified_lm.text_tokenizer import SentencePieceTextTokenizer, TextTokenizer, load_text_tokenizer, train_sentencepiece
 from unified_lm.train.config import UnifiedTrainConfig
-from unified_lm.train.data import LatentCorpus, Task, TaskStream
+from unified_lm.train.data import LatentCorpus, LatentMasker, Task, TaskStream
 from unified_lm.train.units import UnifiedUnit
 
 
@@ -83,5 +84,15 @@ def build_streams(cfg: UnifiedTrainConfig, corpus: LatentCorpus, tok: TextTokeni
     return {task: TaskStream(task, corpus, tok, max_frames=d.max_frames, max_prompt_frames=d.max_prompt_frames,
                              num_buckets=d.num_buckets, shuffle=d.shuffle, seed=cfg.seed,
                              world_size=runtime.world_size, rank=runtime.rank, frame_rate=cfg.model.frame_rate,
-                             position=positions.get(task))
+                             position=positions.get(task), masker=build_masker(cfg) if task == "asr" else None)
             for task, w in weights.items() if w > 0}
+
+
+def build_masker(cfg: UnifiedTrainConfig) -> LatentMasker | None:
+    """The ASR input masker of `cfg.asr_augment` (None when it masks nothing)."""
+    a = cfg.asr_augment
+    if a.time_masks == 0 and a.channel_masks == 0:
+        return None
+    mean = json.loads(Path(cfg.data.latent_stats).read_text())["mean"]
+    return LatentMasker(a.time_masks, a.time_mask_frames, a.channel_masks, a.channel_mask_dims,
+                        torch.tensor(mean, dtype=torch.float32))

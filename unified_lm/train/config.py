@@ -49,6 +49,21 @@ class DataConfig:
 
 
 @dataclass
+class AsrAugmentConfig:
+    """SpecAugment-style masking of the ASR input latents during training (unified_lm.train.data.
+    LatentMasker); 0 masks = off. Masked values are the train-set latent mean (data.latent_stats)."""
+
+    time_masks: int = 0
+    time_mask_frames: int = 5  # at most this many 40 ms frames per mask (and <= 1/5 of the utterance)
+    channel_masks: int = 0
+    channel_mask_dims: int = 4
+
+    def validate(self) -> None:
+        if min(self.time_masks, self.time_mask_frames, self.channel_masks, self.channel_mask_dims) < 0:
+            raise ConfigError("asr_augment values must be >= 0")
+
+
+@dataclass
 class TaskMixConfig:
     """Relative weights of the tasks: each micro-step is one task, drawn from (seed, micro-step)."""
 
@@ -112,6 +127,7 @@ class UnifiedTrainConfig:
 
     model: UnifiedConfig = field(default_factory=tiny_model)
     data: DataConfig = field(default_factory=DataConfig)
+    asr_augment: AsrAugmentConfig = field(default_factory=AsrAugmentConfig)
     task_mix: TaskMixConfig = field(default_factory=TaskMixConfig)
     init: InitConfig = field(default_factory=InitConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

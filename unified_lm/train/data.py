@@ -101,9 +101,40 @@ def tts_example(tok: TextTokenizer, target: Utterance, prompt: Utterance | None)
     return tts_segments(tok.special, tok.encode(text), prompt.latents() if prompt else None, target.latents())
 
 
-def asr_example(tok: TextTokenizer, utt: Utterance) -> list[Segment]:
-    """<|asr|> <|audio_start|> patches <|audio_end|> <|text_start|> transcript <|eos|> (CE on transcript)."""
-    return asr_segments(tok.special, utt.latents(), tok.encode(utt.text))
+@dataclass(frozen=True)
+class LatentMasker:
+    """SpecAugment-style masking of ASR input latents (training only; Park et al. 2019): `time_masks`
+    spans of up to `time_max` frames (never more than a fifth of the utterance each) and
+    `channel_masks` spans of up to `channel_max` latent dims are set to `fill` ([D], the train-set
+    latent mean, i.e. zero after the model's normalisation). Deterministic in `key` (seed, epoch,
+    cut id), so a resumed run masks exactly as an uninterrupted one."""
+
+    time_masks: int
+    time_max: int
+    channel_masks: int
+    channel_max: int
+    fill: torch.Tensor
+
+    def __call__(self, latents: torch.Tensor, key: str) -> torch.Tensor:
+        rng = random.Random(key)
+        out = latents.clone()
+        frames, dims = out.shape
+        fill = self.fill.to(out.dtype)
+        for _ in range(self.time_masks):
+            width = rng.randint(0, min(self.time_max, frames // 5))
+            start = rng.randint(0, frames - width)
+            out[start:start + width] = fill
+        for _ in range(self.channel_masks):
+            width = rng.randint(0, min(self.channel_max, dims))
+            start = rng.randint(0, dims - width)
+            out[:, start:start + width] = fill[start:start + width]
+        return out
+
+
+def asr_example(tok: TextTokenizer, utt: Utterance, latents: torch.Tensor | None = None) -> list[Segment]:
+    """<|asr|> <|audio_start|> patches <|audio_end|> <|text_start|> transcript <|eos|> (CE on transcript).
+    `latents`: the (e.g. masked) input to use instead of the utterance's own."""
+    return asr_segments(tok.special, utt.latents() if latents is None else latents, tok.encode(utt.text))
 
 
 def task_for_step(seed: int, micro_step: int, tts_probability: float) -> Task:
@@ -130,8 +161,8 @@ class TaskStream:
 
     def __init__(self, task: Task, corpus: LatentCorpus, tok: TextTokenizer, *, max_frames: int,
                  max_prompt_frames: int, num_buckets: int, shuffle: bool, seed: int, world_size: int, rank: int,
-                 frame_rate: float, position: DataPosition | None = None):
-        self.task, self.corpus, self.tok, self.seed = task, corpus, tok, seed
+                 frame_rate: float, position: DataPosition | None = None, masker: LatentMasker | None = None):
+        self.task, self.corpus, self.tok, self.seed, self.masker = task, corpus, tok, seed, masker
         self.max_prompt_frames = max_prompt_frames
         longest = max_frames - max_prompt_frames if task == "tts" else max_frames
         too_long = [u.cut_id for u in corpus.utts.values() if u.num_frames > longest]
@@ -165,7 +196,8 @@ class TaskStream:
             utt = self.corpus.utts[cut_id]
             frames += utt.num_frames
             if self.task == "asr":
-                examples.append(asr_example(self.tok, utt))
+                latents = self.masker(utt.latents(), f"mask/{self.seed}/{epoch}/{cut_id}") if self.masker else None
+                examples.append(asr_example(self.tok, utt, latents))
                 continue
             prompt = self.corpus.prompt_for(cut_id, self.seed, epoch, self.max_prompt_frames)
             frames += prompt.num_frames if prompt else 0

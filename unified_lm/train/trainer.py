@@ -34,7 +34,7 @@ from unified_lm.train.data import LatentCorpus, TaskStream, task_for_step
 from unified_lm.train.evaluate import Evaluator
 from unified_lm.train.units import UnifiedUnit, init_from_checkpoint
 
-METRIC_NAMES = ("text_ce", "flow", "stop")
+METRIC_NAMES = ("text_ce", "flow", "stop", "ctc")
 
 
 @dataclass
@@ -50,7 +50,10 @@ class Meter:
     start: float = field(default_factory=time.perf_counter)
 
     def add(self, out, positions: int, frames: int) -> None:
-        for name, n in zip(METRIC_NAMES, (out.counts.text_tokens, out.counts.flow_patches, out.counts.stop_positions)):
+        counts = (out.counts.text_tokens, out.counts.flow_patches, out.counts.stop_positions, out.counts.ctc_utterances)
+        for name, n in zip(METRIC_NAMES, counts):
+            if n == 0:
+                continue
             self.sums[name] += float(getattr(out, name).detach()) * n
             self.counts[name] += n
         self.loss += float(out.loss.detach())
