@@ -42,7 +42,7 @@ class LossCounts:
 
 @dataclass
 class UnifiedOutput:
-    """loss = w_text * text_ce + w_flow * flow + w_stop * stop (weights from cfg.loss). Each part is
+    """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc (weights from cfg.loss). Each part is
     a float32 scalar: the mean over its items (0 when the batch has none, see `counts`)."""
 
     loss: torch.Tensor
@@ -50,7 +50,7 @@ class UnifiedOutput:
     flow: torch.Tensor
     stop: torch.Tensor
     counts: LossCounts
-    ctc: Optional[torch.Tensor] = None  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
+    ctc: torch.Tensor  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
 
 
 @dataclass
