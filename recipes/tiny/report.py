@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from holitok_common.data.seedtts import parse_seedtts_list  # noqa: E402
 from holitok_common.train.checkpoint import latest  # noqa: E402
+from unified_lm.train.curves import plot as plot_runs  # noqa: E402
 
 TOKENIZER_STAGES = ("stage1", "stage2", "stage3")
 UNIFIED_RUNS = ("tts_only", "joint")
@@ -89,27 +90,23 @@ def tokenizer_section(exp: Path, files: Path) -> list[str]:
 
 
 def unified_section(exp: Path, files: Path) -> list[str]:
-    train, dev, lines = {}, {}, []
+    lines = []
     for name in UNIFIED_RUNS:
         rows = read_jsonl(exp / "unified" / name / "metrics.jsonl")
         steps = trained_steps(exp / "unified" / name / "checkpoints")
-        train[f"{name} flow"] = [(r["step"], r["flow"]) for r in rows if r.get("kind") == "train" and r.get("flow") is not None]
-        if name == "joint":
-            train[f"{name} text CE"] = [(r["step"], r["text_ce"]) for r in rows
-                                        if r.get("kind") == "train" and r.get("text_ce") is not None]
         evals = [r for r in rows if r.get("kind") == "eval"]
-        dev[f"{name} dev flow"] = [(r["step"], r["flow"]) for r in evals if r.get("flow") is not None]
         first, last = (evals[0], evals[-1]) if evals else ({}, {})
         lines.append(f"| {name} | {steps} | {fmt(first.get('flow'), 3)} -> {fmt(last.get('flow'), 3)} | "
-                     f"{fmt(first.get('wer'), 1)} -> {fmt(last.get('wer'), 1)} |")
-    curves = plot_curves(train, "unified: training losses", "loss", files / "unified_train.png")
-    out = ["## Unified model (TTS-only warm-up, then joint TTS:ASR)", "",
-           "| run | steps | dev flow loss (init -> last) | dev greedy WER % (init -> last) |", "|---|---|---|---|",
-           *lines, "", f"![unified training losses]({curves.relative_to(exp)})", ""]
-    if any(dev.values()):
-        plot = plot_curves(dev, "unified: held-out (dev) flow loss", "flow loss", files / "unified_dev.png")
-        out += [f"![unified dev flow loss]({plot.relative_to(exp)})", ""]
-    return out
+                     f"{fmt(percent(first.get('wer')), 1)} -> {fmt(percent(last.get('wer')), 1)} |")
+    curves = plot_runs([exp / "unified" / name for name in UNIFIED_RUNS], files / "unified_curves.png")
+    return ["## Unified model (TTS-only warm-up, then joint TTS:ASR)", "",
+            "| run | steps | dev flow loss (init -> last) | dev greedy WER % (init -> last) |", "|---|---|---|---|",
+            *lines, "", f"![unified training losses and dev evaluations]({curves.relative_to(exp)})", ""]
+
+
+def percent(fraction):
+    """A WER fraction as a percentage (None stays None: that run did not evaluate ASR)."""
+    return None if fraction is None else 100.0 * fraction
 
 
 def results_section(exp: Path) -> list[str]:

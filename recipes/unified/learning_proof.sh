@@ -17,4 +17,4 @@ start=$(date +%s)
 "$BIN/holitok-train" unified recipes/unified/conf/tiny_joint.yaml "exp_dir=$EXP/joint" "init.checkpoint=$EXP/tts_only" "${common[@]}" "$@"
 "$BIN/python" -m unified_lm.train.report --run "$EXP/joint" --manifest "$LAT/test/cuts_with_latents.jsonl.gz" --max-utts 100
 echo "learning proof: $(( $(date +%s) - start )) s; dev evals in $EXP/*/metrics.jsonl"
-"$BIN/python" recipes/unified/plot_curves.py --run "$EXP/tts_only" --run "$EXP/joint" --png "$EXP/curves.png"
+"$BIN/python" -m unified_lm.train.curves --run "$EXP/tts_only" --run "$EXP/joint" --png "$EXP/curves.png"

@@ -1,6 +1,8 @@
 """Learning curves of unified runs from their `metrics.jsonl` files, as one PNG.
 
-    python recipes/unified/plot_curves.py --run EXP/tts_only --run EXP/joint --png docs/unified_curves.png
+    python -m unified_lm.train.curves --run EXP/tts_only --run EXP/joint --png docs/unified_curves.png
+
+Used by recipes/unified/learning_proof.sh and the end-to-end report (recipes/tiny/report.py).
 
 Top row: training losses (text CE, CTC, flow, stop; a moving average over `--smooth` logged
 points), one line per run and loss, the runs placed one after another on the step axis. Bottom row:
@@ -32,7 +34,7 @@ def moving_average(values: list[float], width: int) -> list[float]:
     return out
 
 
-def plot(runs: list[Path], png: Path, smooth: int) -> None:
+def plot(runs: list[Path], png: Path, smooth: int = 20) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -68,6 +70,8 @@ def plot(runs: list[Path], png: Path, smooth: int) -> None:
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
+    plt.close(fig)
+    return png
 
 
 def main(argv: list[str] | None = None) -> int:
