@@ -46,6 +46,14 @@ class TokenizerConfig:
     resblock_kernels: list[int] = field(default_factory=lambda: [3, 7, 11])
     resblock_dilations: list[list[int]] = field(default_factory=lambda: [[1, 3, 5], [1, 3, 5], [1, 3, 5]])
     decoder_post_kernel: int = 7
+    # "bigvgan": the published AMP generator (decoder.py). "istft": a Vocos-style iSTFT head
+    # (istft_decoder.py) for small compute budgets; it uses decoder_initial_channel as its width,
+    # decoder_pre_kernel / decoder_lookahead for conv_pre, and none of the upsample/resblock keys.
+    decoder_type: str = "bigvgan"
+    istft_upsample: int = 4  # spectral frames per latent frame (STFT hop = hop / istft_upsample)
+    istft_n_fft: int = 640
+    istft_layers: int = 8  # ConvNeXt blocks at the spectral frame rate
+    istft_kernel: int = 7  # their causal depthwise conv
     activation_filter_taps: int = 12  # kaiser-sinc taps of the 2x anti-aliasing resampler
     max_seconds: float = 1800.0  # inputs longer than this are rejected (30 min)
 
@@ -78,8 +86,12 @@ class TokenizerConfig:
                 f"tokenizer.encoder_channels needs 1 + len(encoder_strides) = {len(self.encoder_strides) + 1} "
                 f"widths (first conv, then one per stage), got {len(self.encoder_channels)}"
             )
+        if self.decoder_type not in ("bigvgan", "istft"):
+            raise ConfigError(f"tokenizer.decoder_type must be 'bigvgan' or 'istft', got {self.decoder_type!r}")
+        if self.decoder_type == "istft":
+            self._validate_istft()
         up_hop = math.prod(self.decoder_upsample_rates)
-        if up_hop != self.hop:
+        if self.decoder_type == "bigvgan" and up_hop != self.hop:
             raise ConfigError(
                 f"decoder upsampling product {up_hop} (rates {self.decoder_upsample_rates}) must equal the "
                 f"encoder hop {self.hop} (strides {self.encoder_strides})"
@@ -91,7 +103,7 @@ class TokenizerConfig:
                 raise ConfigError(f"upsample kernel {k} is shorter than its rate {r}; the transposed conv would leave gaps")
         if len(self.resblock_dilations) != len(self.resblock_kernels) or any(not d for d in self.resblock_dilations):
             raise ConfigError("tokenizer.resblock_dilations needs one non-empty dilation list per resblock kernel")
-        if self.decoder_channels[-1] < 1:
+        if self.decoder_type == "bigvgan" and self.decoder_channels[-1] < 1:
             raise ConfigError(
                 f"decoder_initial_channel {self.decoder_initial_channel} halves to 0 after "
                 f"{len(self.decoder_upsample_rates)} upsamplers; use at least {2 ** len(self.decoder_upsample_rates)}"
@@ -109,6 +121,19 @@ class TokenizerConfig:
             raise ConfigError(f"tokenizer.activation_filter_taps must be even and >= 2, got {self.activation_filter_taps}")
         if self.max_seconds <= 0:
             raise ConfigError(f"tokenizer.max_seconds must be positive, got {self.max_seconds}")
+
+    def _validate_istft(self) -> None:
+        up, n_fft = self.istft_upsample, self.istft_n_fft
+        if up < 1 or self.hop % up:
+            raise ConfigError(f"tokenizer.istft_upsample must be a positive divisor of the hop {self.hop}, got {up}")
+        stft_hop = self.hop // up
+        if n_fft < stft_hop or n_fft % 2 or n_fft % stft_hop:
+            raise ConfigError(
+                f"tokenizer.istft_n_fft must be even, >= and a multiple of the STFT hop {stft_hop} "
+                f"(hop / istft_upsample), got {n_fft}"
+            )
+        if self.istft_layers < 0 or self.istft_kernel < 1 or self.decoder_initial_channel < 1:
+            raise ConfigError("tokenizer.istft_layers must be >= 0, istft_kernel and decoder_initial_channel >= 1")
 
     @classmethod
     def from_preset(cls, name: str) -> "TokenizerConfig":

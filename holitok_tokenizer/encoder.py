@@ -66,6 +66,25 @@ class AudioEncoder(nn.Module):
             ]
         layers.append(PaddedConv1d(widths[-1], cfg.latent_dim, cfg.encoder_out_kernel, lookahead=cfg.encoder_lookahead))
         self.generator = nn.Sequential(*layers)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He init for the leaky ReLUs, zero biases, residual branches' last conv scaled by 0.1.
+
+        With PyTorch's default conv init the signal shrinks ~0.6x per conv while the default biases
+        add constants, so at init the features of speech and of silence differed by < 1 % and a
+        decoder had nothing to learn from for hundreds of steps (the iSTFT decoder's mel loss
+        plateaued until this init; docs/tokenizer_learning_proof.md). Here features scale with the
+        input and are exactly zero for silence. Released checkpoints overwrite all of it.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, ResidualUnit):
+                with torch.no_grad():
+                    m[5].weight.mul_(0.1)
 
     @property
     def output_conv(self) -> PaddedConv1d:

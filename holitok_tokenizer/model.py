@@ -24,6 +24,7 @@ from holitok_tokenizer.bottleneck import posterior_sample, temporal_stack
 from holitok_tokenizer.config import TokenizerConfig
 from holitok_tokenizer.decoder import Decoder
 from holitok_tokenizer.encoder import AudioEncoder
+from holitok_tokenizer.istft_decoder import IstftDecoder
 from holitok_tokenizer.layers import apply_weight_norm, fold_weight_norm, has_weight_norm
 
 if TYPE_CHECKING:
@@ -75,8 +76,11 @@ class HoliTok(nn.Module):
         self.pre_proj = nn.Conv1d(d, 2 * d, 1)  # -> [mean ++ log_std]
         self.post_proj = nn.Conv1d(d, d, 1)
         self.dec_mi_layer = temporal_stack(d, h, config.bottleneck_layers)
-        self.decoder = Decoder(config)
-        for m in self.decoder.modules():  # BigVGAN's init; weight norm then keeps the scale in g
+        if config.decoder_type == "istft":
+            self.decoder = IstftDecoder(config)  # initialises itself (Vocos-style)
+        else:
+            self.decoder = Decoder(config)
+        for m in self.decoder.modules() if isinstance(self.decoder, Decoder) else ():  # BigVGAN's init; weight norm then keeps the scale in g
             if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
                 nn.init.normal_(m.weight, 0.0, 0.01)
         if weight_norm:
