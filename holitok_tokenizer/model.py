@@ -80,7 +80,8 @@ class HoliTok(nn.Module):
             self.decoder = IstftDecoder(config)  # initialises itself (Vocos-style)
         else:
             self.decoder = Decoder(config)
-        for m in self.decoder.modules() if isinstance(self.decoder, Decoder) else ():  # BigVGAN's init; weight norm then keeps the scale in g
+        bigvgan_modules = self.decoder.modules() if isinstance(self.decoder, Decoder) else ()
+        for m in bigvgan_modules:  # BigVGAN's init; weight norm then keeps the scale in g
             if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
                 nn.init.normal_(m.weight, 0.0, 0.01)
         if weight_norm:
