@@ -251,3 +251,13 @@ def test_bf16_model_embeds_float32_latents_without_autocast(tok, stats_file):
     assert torch.isfinite(emb.float()).all() and last.dtype == torch.bfloat16
     want = tiny_model(tok, latent_stats=str(stats_file)).embed_audio(patches, mask).detach()  # float32 reference
     torch.testing.assert_close(emb.float(), want, atol=0.1, rtol=0.1)
+
+
+def test_package_exports_the_model_and_its_config():
+    import unified_lm
+    from unified_lm.config import UnifiedConfig
+    from unified_lm.model import UnifiedLM
+
+    assert unified_lm.UnifiedLM is UnifiedLM and unified_lm.UnifiedConfig is UnifiedConfig
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        unified_lm.Nope
