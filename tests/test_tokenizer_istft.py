@@ -3,10 +3,10 @@ streaming == offline, weight-norm folding, save/load, config checks."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
+
+from _tokenizer_checks import assert_decoder_causal, chunks
 
 from holitok_common.config import ConfigError
 from holitok_tokenizer.config import TokenizerConfig
@@ -54,22 +54,7 @@ def test_decoder_is_the_istft_kind_and_shapes(model):
 
 
 def test_decoder_causality_by_gradient(model):
-    hop, num_frames = model.hop, 9
-    latents = (0.5 * torch.randn(1, num_frames, model.latent_dim)).requires_grad_()
-    wav = model.decode(latents).wav  # [1, T * hop]
-    for t in (0, 2, 4):
-        (grad,) = torch.autograd.grad(wav[0, t * hop : (t + 1) * hop].sum(), latents, retain_graph=True)
-        assert grad[0, t + 1 + LOOKAHEAD :].abs().max() == 0, f"frame {t} output depends on latents > t + 2"
-        assert grad[0, t + LOOKAHEAD].abs().max() > 0, "the lookahead is not used"
-
-
-def _chunks(total: int, sizes: list[int], seed: int) -> list[tuple[int, int]]:
-    rng, out, start = random.Random(seed), [], 0
-    while start < total:
-        end = min(total, start + rng.choice(sizes))
-        out.append((start, end))
-        start = end
-    return out
+    assert_decoder_causal(model, LOOKAHEAD)
 
 
 @pytest.mark.parametrize("seed,sizes", [(0, [1]), (1, [0, 1, 2, 3]), (2, [4, 9])])
@@ -78,7 +63,7 @@ def test_decode_stream_equals_offline(model, seed, sizes):
     with torch.no_grad():
         offline = model.decode(latents).wav
     dec = model.stream_decoder(batch_size=2)
-    parts = [dec.push(latents[:, a:b]) for a, b in _chunks(latents.shape[1], sizes, seed)]
+    parts = [dec.push(latents[:, a:b]) for a, b in chunks(latents.shape[1], sizes, seed)]
     streamed = torch.cat(parts + [dec.flush()], dim=1)
     assert streamed.shape == offline.shape
     torch.testing.assert_close(streamed, offline, atol=1e-5, rtol=0)

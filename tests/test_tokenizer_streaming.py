@@ -3,12 +3,12 @@ latency, sampling, and the anti-aliased activation against its textbook definiti
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from _tokenizer_checks import chunks
 from safetensors.torch import load_file
 
 from holitok_tokenizer.activations import AntiAliasedSnakeBeta
@@ -42,25 +42,15 @@ def golden():
     return model.fold_weight_norm().eval(), load_file(f"{GOLDEN}.io.safetensors")["input.audio"][:, 0]
 
 
-def _chunks(total: int, sizes: list[int], seed: int) -> list[tuple[int, int]]:
-    """Random (start, end) chunks covering [0, total), sizes drawn from `sizes` (0 allowed)."""
-    rng, out, start = random.Random(seed), [], 0
-    while start < total:
-        end = min(total, start + rng.choice(sizes))
-        out.append((start, end))
-        start = end
-    return out
-
-
 def _stream_encode(model: HoliTok, wav: torch.Tensor, sizes: list[int], seed: int, **kw) -> torch.Tensor:
     enc = model.stream_encoder(batch_size=wav.shape[0], **kw)
-    parts = [enc.push(wav[:, a:b]) for a, b in _chunks(wav.shape[1], sizes, seed)]
+    parts = [enc.push(wav[:, a:b]) for a, b in chunks(wav.shape[1], sizes, seed)]
     return torch.cat(parts + [enc.flush()], dim=1)  # [B, T, D]
 
 
 def _stream_decode(model: HoliTok, latents: torch.Tensor, sizes: list[int], seed: int) -> torch.Tensor:
     dec = model.stream_decoder(batch_size=latents.shape[0])
-    parts = [dec.push(latents[:, a:b]) for a, b in _chunks(latents.shape[1], sizes, seed)]
+    parts = [dec.push(latents[:, a:b]) for a, b in chunks(latents.shape[1], sizes, seed)]
     return torch.cat(parts + [dec.flush()], dim=1)  # [B, T * hop]
 
 
@@ -74,7 +64,7 @@ def test_encode_stream_equals_offline(tiny, seed, sizes):
     torch.testing.assert_close(streamed, offline, atol=ATOL, rtol=0)
 
 
-def test_encode_one_sample_chunks(tiny):
+def test_encode_one_samplechunks(tiny):
     wav = 0.1 * torch.randn(1, 3 * tiny.hop + 5)
     with torch.no_grad():
         offline = tiny.encode(wav, sample=False).latents
@@ -97,7 +87,7 @@ def test_chained_encode_decode_stream(tiny):
     with torch.no_grad():
         offline = tiny.reconstruct(wav, sample=False)
     enc, dec = tiny.stream_encoder(), tiny.stream_decoder()
-    out = [dec.push(enc.push(wav[:, a:b])) for a, b in _chunks(wav.shape[1], [1, 100, 999], 3)]
+    out = [dec.push(enc.push(wav[:, a:b])) for a, b in chunks(wav.shape[1], [1, 100, 999], 3)]
     out += [dec.push(enc.flush()), dec.flush()]
     streamed = torch.cat(out, dim=1)
     assert streamed.shape[1] == offline.encoded.latents.shape[1] * tiny.hop
@@ -144,7 +134,7 @@ def test_sampling_stream_equals_offline(tiny):
     torch.testing.assert_close(streamed, offline, atol=ATOL, rtol=0)
 
 
-def test_unbatched_items_and_bad_chunks(tiny):
+def test_unbatched_items_and_badchunks(tiny):
     wav = 0.1 * torch.randn(2000)
     enc = tiny.stream_encoder()
     latents = torch.cat([enc.push(wav), enc.flush()], dim=0)  # [T, D]
