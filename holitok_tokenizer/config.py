@@ -90,24 +90,8 @@ class TokenizerConfig:
             raise ConfigError(f"tokenizer.decoder_type must be 'bigvgan' or 'istft', got {self.decoder_type!r}")
         if self.decoder_type == "istft":
             self._validate_istft()
-        up_hop = math.prod(self.decoder_upsample_rates)
-        if self.decoder_type == "bigvgan" and up_hop != self.hop:
-            raise ConfigError(
-                f"decoder upsampling product {up_hop} (rates {self.decoder_upsample_rates}) must equal the "
-                f"encoder hop {self.hop} (strides {self.encoder_strides})"
-            )
-        if len(self.decoder_upsample_kernels) != len(self.decoder_upsample_rates):
-            raise ConfigError("tokenizer.decoder_upsample_kernels needs one kernel per upsample rate")
-        for r, k in zip(self.decoder_upsample_rates, self.decoder_upsample_kernels):
-            if k < r:
-                raise ConfigError(f"upsample kernel {k} is shorter than its rate {r}; the transposed conv would leave gaps")
-        if len(self.resblock_dilations) != len(self.resblock_kernels) or any(not d for d in self.resblock_dilations):
-            raise ConfigError("tokenizer.resblock_dilations needs one non-empty dilation list per resblock kernel")
-        if self.decoder_type == "bigvgan" and self.decoder_channels[-1] < 1:
-            raise ConfigError(
-                f"decoder_initial_channel {self.decoder_initial_channel} halves to 0 after "
-                f"{len(self.decoder_upsample_rates)} upsamplers; use at least {2 ** len(self.decoder_upsample_rates)}"
-            )
+        else:
+            self._validate_bigvgan()
         for name, kernel, look in (
             ("encoder", self.encoder_out_kernel, self.encoder_lookahead),
             ("decoder", self.decoder_pre_kernel, self.decoder_lookahead),
@@ -121,6 +105,26 @@ class TokenizerConfig:
             raise ConfigError(f"tokenizer.activation_filter_taps must be even and >= 2, got {self.activation_filter_taps}")
         if self.max_seconds <= 0:
             raise ConfigError(f"tokenizer.max_seconds must be positive, got {self.max_seconds}")
+
+    def _validate_bigvgan(self) -> None:
+        up_hop = math.prod(self.decoder_upsample_rates)
+        if up_hop != self.hop:
+            raise ConfigError(
+                f"decoder upsampling product {up_hop} (rates {self.decoder_upsample_rates}) must equal the "
+                f"encoder hop {self.hop} (strides {self.encoder_strides})"
+            )
+        if len(self.decoder_upsample_kernels) != len(self.decoder_upsample_rates):
+            raise ConfigError("tokenizer.decoder_upsample_kernels needs one kernel per upsample rate")
+        for r, k in zip(self.decoder_upsample_rates, self.decoder_upsample_kernels):
+            if k < r:
+                raise ConfigError(f"upsample kernel {k} is shorter than its rate {r}; the transposed conv would leave gaps")
+        if len(self.resblock_dilations) != len(self.resblock_kernels) or any(not d for d in self.resblock_dilations):
+            raise ConfigError("tokenizer.resblock_dilations needs one non-empty dilation list per resblock kernel")
+        if self.decoder_channels[-1] < 1:
+            raise ConfigError(
+                f"decoder_initial_channel {self.decoder_initial_channel} halves to 0 after "
+                f"{len(self.decoder_upsample_rates)} upsamplers; use at least {2 ** len(self.decoder_upsample_rates)}"
+            )
 
     def _validate_istft(self) -> None:
         up, n_fft = self.istft_upsample, self.istft_n_fft

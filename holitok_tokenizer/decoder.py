@@ -59,6 +59,13 @@ class Decoder(nn.Module):
         self.activation_post = AntiAliasedSnakeBeta(widths[-1], cfg.activation_filter_taps, learnable_filter=True)
         self.post_pad = conv_padding(cfg.decoder_post_kernel, 1)
         self.conv_post = nn.Conv1d(widths[-1], 1, cfg.decoder_post_kernel, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """BigVGAN's init: conv weights ~ N(0, 0.01) (weight norm then keeps that scale in g)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+                nn.init.normal_(m.weight, 0.0, 0.01)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """[B, D, T] -> [B, 1, T * hop]."""

@@ -76,14 +76,8 @@ class HoliTok(nn.Module):
         self.pre_proj = nn.Conv1d(d, 2 * d, 1)  # -> [mean ++ log_std]
         self.post_proj = nn.Conv1d(d, d, 1)
         self.dec_mi_layer = temporal_stack(d, h, config.bottleneck_layers)
-        if config.decoder_type == "istft":
-            self.decoder = IstftDecoder(config)  # initialises itself (Vocos-style)
-        else:
-            self.decoder = Decoder(config)
-        bigvgan_modules = self.decoder.modules() if isinstance(self.decoder, Decoder) else ()
-        for m in bigvgan_modules:  # BigVGAN's init; weight norm then keeps the scale in g
-            if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
-                nn.init.normal_(m.weight, 0.0, 0.01)
+        # each decoder type initialises itself (BigVGAN's N(0, 0.01); Vocos-style for istft)
+        self.decoder = IstftDecoder(config) if config.decoder_type == "istft" else Decoder(config)
         if weight_norm:
             self.apply_weight_norm()
 
