@@ -47,6 +47,12 @@ def test_yaml_and_overrides_are_strict(tmp_path):
         load_unified_config("tiny", overrides=["backbone.config_name=nope"])
     with pytest.raises(ConfigError, match="needs a sentencepiece"):
         load_unified_config("tiny", overrides=["text_tokenizer.kind=hf"])
+    with pytest.raises(ConfigError, match="label_smoothing must be in"):
+        load_unified_config("tiny", overrides=["loss.label_smoothing=1"])
+    with pytest.raises(ConfigError, match="attention_dropout must be in"):
+        load_unified_config("tiny", overrides=["backbone.attention_dropout=-0.1"])
+    with pytest.raises(ConfigError, match="inline .from-scratch. backbones only"):
+        load_unified_config("paper", overrides=["backbone.attention_dropout=0.1"])
     with pytest.raises(ValueError, match="DiTConfig.width"):  # DiTConfig.validate runs first (children first)
         load_unified_config("tiny", overrides=["dit.heads=5"])
 

@@ -111,6 +111,33 @@ def test_loss_weights_are_respected(tok):
     assert torch.allclose(weighted.loss, 0.5 * base.text_ce + 2.0 * base.flow)
 
 
+def test_label_smoothing_is_the_smoothed_text_ce(tok):
+    batch = batch_for(tiny_model(tok), tok)
+    plain = tiny_model(tok)(batch, generator=torch.Generator().manual_seed(0))
+    model = tiny_model(tok, loss={"label_smoothing": 0.1})
+    smooth = model(batch, generator=torch.Generator().manual_seed(0))
+    mask = batch.text_targets != -100
+    logits = model.step(model.embed(batch), batch.attention_mask, batch.position_ids, logits_mask=mask).logits
+    logp = logits.float().log_softmax(-1)  # [N, V]
+    nll = -logp.gather(1, batch.text_targets[mask][:, None]).squeeze(1)
+    expected = (0.9 * nll - 0.1 * logp.mean(-1)).mean()  # (1 - e) NLL + e x uniform cross-entropy
+    assert torch.allclose(smooth.text_ce, expected, atol=1e-5)
+    assert not torch.allclose(smooth.text_ce, plain.text_ce)
+    assert torch.equal(smooth.flow, plain.flow) and torch.equal(smooth.stop, plain.stop)
+
+
+def test_backbone_attention_dropout_acts_in_training_only(tok):
+    model = tiny_model(tok, backbone={"attention_dropout": 0.5})
+    assert model.backbone.config.attention_dropout == 0.5
+    batch = batch_for(model, tok)
+    evals = [model(batch, generator=torch.Generator().manual_seed(0)).text_ce for _ in range(2)]
+    assert torch.equal(evals[0], evals[1])  # eval(): deterministic
+    model.train()
+    torch.manual_seed(1)
+    trained = [model(batch, generator=torch.Generator().manual_seed(0)).text_ce for _ in range(2)]
+    assert not torch.equal(trained[0], trained[1]) and not torch.equal(trained[0], evals[0])
+
+
 def test_auxiliary_ctc_on_asr_rows_only(tok):
     plain = tiny_model(tok)
     assert plain.ctc_head is None

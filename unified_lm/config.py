@@ -53,6 +53,7 @@ class BackboneConfig:
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = True
+    attention_dropout: float = 0.0  # inline only: HF attention-probability dropout (training only)
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
     gradient_checkpointing: bool = False
     hidden: int = field(default=0, init=False)  # derived: hidden size of the chosen source
@@ -80,6 +81,7 @@ class BackboneConfig:
             "rope_theta": self.rope_theta,
             "rms_norm_eps": self.rms_norm_eps,
             "tie_word_embeddings": self.tie_word_embeddings,
+            "attention_dropout": self.attention_dropout,
         }
 
     def _pretrained_config(self) -> dict[str, Any]:
@@ -93,6 +95,11 @@ class BackboneConfig:
     def validate(self) -> None:
         if self.pretrained is not None and self.config_name is not None:
             raise ConfigError("backbone: set either `pretrained` (real weights) or `config_name` (random init), not both")
+        if not 0.0 <= self.attention_dropout < 1.0:
+            raise ConfigError(f"backbone.attention_dropout must be in [0, 1), got {self.attention_dropout}")
+        if self.attention_dropout and (self.pretrained is not None or self.config_name is not None):
+            raise ConfigError("backbone.attention_dropout applies to inline (from-scratch) backbones only; "
+                              "a pretrained or shipped config keeps its own attention_dropout")
         if self.pretrained is None and self.config_name is None:
             if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
                 raise ConfigError(
@@ -160,11 +167,16 @@ class LossWeights:
     flow: float = 1.0
     stop: float = 1.0
     ctc: float = 0.0
+    # Label smoothing of the text CE (ASR), a regulariser against memorising the transcripts;
+    # the logged text_ce then includes the smoothing term.
+    label_smoothing: float = 0.0
 
     def validate(self) -> None:
         for name in ("text_ce", "flow", "stop", "ctc"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
 @dataclass

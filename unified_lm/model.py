@@ -201,7 +201,10 @@ class UnifiedLM(nn.Module):
         out = self.step(self.embed(batch), batch.attention_mask, batch.position_ids,
                         logits_mask=text_mask, compute_logits=n_text > 0)
         zero = out.hidden.new_zeros((), dtype=torch.float32)
-        text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask]) if n_text else zero  # [N, V]
+        text_ce = zero
+        if n_text:
+            text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask],  # [N, V]
+                                      label_smoothing=self.cfg.loss.label_smoothing)
         flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero)
         stop_mask = batch.stop_mask  # [B, L]
         n_stop = int(stop_mask.sum())

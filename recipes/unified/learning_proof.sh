@@ -15,6 +15,6 @@ common=("data.train_manifest=$LAT/train/cuts_with_latents.jsonl.gz" "data.dev_ma
 start=$(date +%s)
 "$BIN/holitok-train" unified recipes/unified/conf/tiny_tts_only.yaml "exp_dir=$EXP/tts_only" "${common[@]}" "$@"
 "$BIN/holitok-train" unified recipes/unified/conf/tiny_joint.yaml "exp_dir=$EXP/joint" "init.checkpoint=$EXP/tts_only" "${common[@]}" "$@"
-"$BIN/python" -m unified_lm.train.report --run "$EXP/joint" --manifest "$LAT/test/cuts_with_latents.jsonl.gz" --max-utts 100
+"$BIN/python" -m unified_lm.train.report --run "$EXP/joint" --manifest "$LAT/test/cuts_with_latents.jsonl.gz"  # the whole test split
 echo "learning proof: $(( $(date +%s) - start )) s; dev evals in $EXP/*/metrics.jsonl"
 "$BIN/python" -m unified_lm.train.curves --run "$EXP/tts_only" --run "$EXP/joint" --png "$EXP/curves.png"

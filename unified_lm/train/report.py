@@ -27,7 +27,8 @@ from unified_lm.train.evaluate import Evaluator
 from unified_lm.train.units import EXPORT_DIR
 
 
-def report(run_dir: Path, manifest: str, max_utts: int) -> dict:
+def report(run_dir: Path, manifest: str, max_utts: int | None = None) -> dict:
+    """`max_utts` None: every utterance of the manifest."""
     ckpt = latest(run_dir / "checkpoints")
     if ckpt is None:
         raise FileNotFoundError(f"{run_dir}/checkpoints holds no checkpoint: train first")
@@ -36,6 +37,10 @@ def report(run_dir: Path, manifest: str, max_utts: int) -> dict:
     torch.manual_seed(cfg.seed)  # the trainer's seed_everything(seed) before building the model
     initial = UnifiedLM.from_config(trained.cfg, trained.text_tokenizer).eval()
     corpus = LatentCorpus(manifest)
+    if max_utts is None:
+        max_utts = len(corpus)
+    if max_utts <= 0:
+        raise ValueError(f"--max-utts must be positive, got {max_utts}")
     evaluator = Evaluator(corpus, trained.text_tokenizer, num_tts=max_utts, num_asr=max_utts, seed=cfg.seed,
                           max_prompt_frames=cfg.data.max_prompt_frames)
     after = evaluator.run(trained, contextlib.nullcontext)  # fp32 on CPU
@@ -52,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a training run directory (exp_dir)")
     parser.add_argument("--manifest", required=True, help="latent manifest to evaluate on (cuts_with_latents.jsonl.gz)")
-    parser.add_argument("--max-utts", type=int, default=200)
+    parser.add_argument("--max-utts", type=int, default=None,
+                        help="evaluate the first N utterances only (default: the whole manifest)")
     args = parser.parse_args(argv)
     print(json.dumps(report(Path(args.run), args.manifest, args.max_utts)))
     return 0
