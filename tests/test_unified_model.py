@@ -138,6 +138,20 @@ def test_backbone_attention_dropout_acts_in_training_only(tok):
     assert not torch.equal(trained[0], trained[1]) and not torch.equal(trained[0], evals[0])
 
 
+def test_tts_input_noise_touches_only_target_patch_inputs(tok):
+    model = tiny_model(tok, audio_in={"tts_input_noise": 0.5})
+    batch = batch_for(model, tok)
+    assert model._noisy_targets(batch, torch.Generator().manual_seed(0)) is batch  # eval(): off
+    model.train()
+    noisy = model._noisy_targets(batch, torch.Generator().manual_seed(0))
+    changed = (noisy.patches != batch.patches).any(-1)  # [B, Na, P]
+    assert torch.equal(changed, batch.patch_is_target[..., None] & batch.frame_mask)  # not prompts, not padding
+    delta = model.latent_norm.normalize(noisy.patches) - model.latent_norm.normalize(batch.patches)
+    assert 0.3 < float(delta[changed].std()) < 0.7  # std in normalised units
+    out = model(batch, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.flow) and out.counts.flow_patches == 3
+
+
 def test_auxiliary_ctc_on_asr_rows_only(tok):
     plain = tiny_model(tok)
     assert plain.ctc_head is None

@@ -132,8 +132,15 @@ class AudioInConfig:
     # encoder learns to read speech much faster with right context. TTS rows (prompts, generated
     # patches) stay causal, so TTS generation is unchanged. Off: ASR is causal too (streamable).
     asr_bidirectional: bool = False
+    # Training only: Gaussian noise (std in normalised latent units) added to TTS *target* patches
+    # where they are inputs (the PatchEncoder, i.e. the backbone's context, and the DiT history); the
+    # flow-matching targets stay clean. At inference those inputs are the model's own samples, not
+    # ground truth; the noise makes training see imperfect inputs too (exposure bias). 0 = off.
+    tts_input_noise: float = 0.0
 
     def validate(self) -> None:
+        if self.tts_input_noise < 0:
+            raise ConfigError(f"audio_in.tts_input_noise must be >= 0, got {self.tts_input_noise}")
         if self.width % self.heads:
             raise ConfigError(f"audio_in.width ({self.width}) must be divisible by audio_in.heads ({self.heads})")
         if self.layers <= 0 or self.ffn <= 0:

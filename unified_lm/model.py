@@ -11,6 +11,8 @@ Checkpoint directories are handled in checkpoint.py (`save_pretrained` / `from_p
 
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,14 +200,15 @@ class UnifiedLM(nn.Module):
         """Joint loss of a SequenceBatch. `generator` drives the DiT's noise/time draws."""
         text_mask = batch.text_targets != IGNORE_INDEX  # [B, L]
         n_text = int(text_mask.sum())
-        out = self.step(self.embed(batch), batch.attention_mask, batch.position_ids,
+        inputs = self._noisy_targets(batch, generator)  # the batch as the model's inputs see it
+        out = self.step(self.embed(inputs), batch.attention_mask, batch.position_ids,
                         logits_mask=text_mask, compute_logits=n_text > 0)
         zero = out.hidden.new_zeros((), dtype=torch.float32)
         text_ce = zero
         if n_text:
             text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask],  # [N, V]
                                       label_smoothing=self.cfg.loss.label_smoothing)
-        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero)
+        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero, inputs.patches)
         stop_mask = batch.stop_mask  # [B, L]
         n_stop = int(stop_mask.sum())
         stop = zero
@@ -245,19 +248,35 @@ class UnifiedLM(nn.Module):
                           blank=blank, reduction="mean", zero_infinity=True)
         return loss, len(rows)
 
-    def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch,
-                   generator: Optional[torch.Generator], zero: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """Flow matching on the target patches, conditioned on the hidden state one position before."""
+    def _noisy_targets(self, batch: SequenceBatch, generator: Optional[torch.Generator]) -> SequenceBatch:
+        """`batch` with audio_in.tts_input_noise added to its TTS target patches (training only;
+        the batch itself when off). Noise is drawn in normalised units and applied in raw units."""
+        std = self.cfg.audio_in.tts_input_noise
+        if not self.training or std == 0 or not bool(batch.patch_is_target.any()):
+            return batch
+        patches = batch.patches  # [B, Na, P, D] raw
+        eps = torch.randn(patches.shape, generator=generator, device=patches.device, dtype=torch.float32)
+        scale = self.latent_norm.std.to(torch.float32)  # [D]: normalised -> raw units
+        where = (batch.patch_is_target[..., None] & batch.frame_mask)[..., None]  # [B, Na, P, 1]
+        noisy = patches + torch.where(where, std * eps * scale, torch.zeros_like(eps)).to(patches.dtype)
+        return dataclasses.replace(batch, patches=noisy)
+
+    def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch, generator: Optional[torch.Generator],
+                   zero: torch.Tensor, input_patches: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
+        """Flow matching on the target patches, conditioned on the hidden state one position before.
+        `input_patches` [B, Na, P, D] raw: what the DiT history is cut from (default: batch.patches;
+        training passes the noised inputs of audio_in.tts_input_noise); the targets are always clean."""
         targets = batch.patch_is_target  # [B, Na]
         n_flow = int(targets.sum())
         if n_flow == 0:
             return zero, 0
         z = self.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
+        z_in = z if input_patches is None else self.latent_norm.normalize(input_patches)  # [B, Na, P, D]
         cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
         k = self.cfg.dit.history_patches
         history = history_mask = None
         if k > 0:
-            hist, hist_mask = history_windows(z, batch.frame_mask, k)  # [B, Na, k*P, D], [B, Na, k*P]
+            hist, hist_mask = history_windows(z_in, batch.frame_mask, k)  # [B, Na, k*P, D], [B, Na, k*P]
             history, history_mask = hist[targets], hist_mask[targets]  # [N, k*P, D], [N, k*P]
         result = self.head(z[targets], cond, history, history_mask, batch.frame_mask[targets], generator=generator)
         return result.loss, n_flow
