@@ -26,8 +26,8 @@ test: setup
 test-slow: setup
 	OMP_NUM_THREADS=2 $(PY) -m pytest -q -m slow
 
-# The demo runs the shipped models (models/tiny); until they ship it runs the corpus smoke, which
-# needs the speech engines, so it depends on the full set-up.
+# The demo runs the shipped models (models/tiny); without them (e.g. MODELS pointing elsewhere) it
+# runs the corpus smoke, which needs the speech engines, so it depends on the full set-up.
 # make demo [TEXT="..."] [PROMPT=voice.wav PROMPT_TEXT="its transcript"]
 demo: setup
 	bash recipes/demo.sh $(if $(TEXT),--text "$(TEXT)") $(if $(PROMPT),--prompt "$(PROMPT)") $(if $(PROMPT_TEXT),--prompt-text "$(PROMPT_TEXT)")
