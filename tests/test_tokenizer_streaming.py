@@ -64,7 +64,7 @@ def test_encode_stream_equals_offline(tiny, seed, sizes):
     torch.testing.assert_close(streamed, offline, atol=ATOL, rtol=0)
 
 
-def test_encode_one_samplechunks(tiny):
+def test_encode_one_sample_chunks(tiny):
     wav = 0.1 * torch.randn(1, 3 * tiny.hop + 5)
     with torch.no_grad():
         offline = tiny.encode(wav, sample=False).latents
@@ -134,7 +134,7 @@ def test_sampling_stream_equals_offline(tiny):
     torch.testing.assert_close(streamed, offline, atol=ATOL, rtol=0)
 
 
-def test_unbatched_items_and_badchunks(tiny):
+def test_unbatched_items_and_bad_chunks(tiny):
     wav = 0.1 * torch.randn(2000)
     enc = tiny.stream_encoder()
     latents = torch.cat([enc.push(wav), enc.flush()], dim=0)  # [T, D]

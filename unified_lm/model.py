@@ -11,10 +11,8 @@ Checkpoint directories are handled in checkpoint.py (`save_pretrained` / `from_p
 
 from __future__ import annotations
 
-import dataclasses
-
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -258,8 +256,8 @@ class UnifiedLM(nn.Module):
         eps = torch.randn(patches.shape, generator=generator, device=patches.device, dtype=torch.float32)
         scale = self.latent_norm.std.to(torch.float32)  # [D]: normalised -> raw units
         where = (batch.patch_is_target[..., None] & batch.frame_mask)[..., None]  # [B, Na, P, 1]
-        noisy = patches + torch.where(where, std * eps * scale, torch.zeros_like(eps)).to(patches.dtype)
-        return dataclasses.replace(batch, patches=noisy)
+        noisy = patches + (std * eps * scale * where).to(patches.dtype)
+        return replace(batch, patches=noisy)
 
     def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch, generator: Optional[torch.Generator],
                    zero: torch.Tensor, input_patches: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
@@ -271,7 +269,8 @@ class UnifiedLM(nn.Module):
         if n_flow == 0:
             return zero, 0
         z = self.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
-        z_in = z if input_patches is None else self.latent_norm.normalize(input_patches)  # [B, Na, P, D]
+        z_in = z if input_patches is None or input_patches is batch.patches else \
+            self.latent_norm.normalize(input_patches)  # [B, Na, P, D]
         cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
         k = self.cfg.dit.history_patches
         history = history_mask = None

@@ -29,6 +29,8 @@ from unified_lm.train.units import EXPORT_DIR
 
 def report(run_dir: Path, manifest: str, max_utts: int | None = None) -> dict:
     """`max_utts` None: every utterance of the manifest."""
+    if max_utts is not None and max_utts <= 0:
+        raise ValueError(f"--max-utts must be positive, got {max_utts}")
     ckpt = latest(run_dir / "checkpoints")
     if ckpt is None:
         raise FileNotFoundError(f"{run_dir}/checkpoints holds no checkpoint: train first")
@@ -39,8 +41,6 @@ def report(run_dir: Path, manifest: str, max_utts: int | None = None) -> dict:
     corpus = LatentCorpus(manifest)
     if max_utts is None:
         max_utts = len(corpus)
-    if max_utts <= 0:
-        raise ValueError(f"--max-utts must be positive, got {max_utts}")
     evaluator = Evaluator(corpus, trained.text_tokenizer, num_tts=max_utts, num_asr=max_utts, seed=cfg.seed,
                           max_prompt_frames=cfg.data.max_prompt_frames)
     after = evaluator.run(trained, contextlib.nullcontext)  # fp32 on CPU
