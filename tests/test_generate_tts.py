@@ -13,7 +13,7 @@ from unified_lm.generate import GenerationInputError, TTSEngine, TTSOptions, TTS
 from unified_lm.model import history_windows
 from unified_lm.sequences import tts_segments, tts_text
 
-OPTS = TTSOptions(steps=3, cfg_scale=1.5, stop_threshold=0.6, max_seconds=2.0, seed=7)
+OPTS = TTSOptions(steps=3, cfg_scale=1.5, temperature=0.7, stop_threshold=0.6, max_seconds=2.0, seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
         z = torch.cat([model.latent_norm.normalize(batch.patches), torch.zeros(1, 1, cfg.patch_size, cfg.latent_dim)], 1)
         mask = torch.cat([batch.frame_mask, torch.ones(1, 1, cfg.patch_size, dtype=torch.bool)], 1)
         hist, hist_mask = history_windows(z, mask, cfg.dit.history_patches)  # [1, Na + 1, K*P, D]
-        noise = torch.randn(cfg.patch_size, cfg.latent_dim, generator=gen)[None]
+        noise = opt.temperature * torch.randn(cfg.patch_size, cfg.latent_dim, generator=gen)[None]
         x = model.head.sample(hidden, hist[:, -1], hist_mask[:, -1], steps=opt.steps, cfg_scale=opt.cfg_scale,
                               solver=opt.solver, noise=noise)
         patches.append(model.latent_norm.denormalize(x)[0])
@@ -79,6 +79,16 @@ def test_batched_equals_unbatched_and_seeded(model):
     other_seed = TTSEngine(model, TTSOptions(**{**OPTS.__dict__, "seed": 8})).generate(requests()[:1])[0]
     n = min(other_seed.num_patches, batched[0].num_patches) * model.cfg.patch_size
     assert not torch.allclose(other_seed.latents[:n], batched[0].latents[:n])
+
+
+def test_temperature_scales_the_starting_noise(model):
+    hot = TTSEngine(model, TTSOptions(**{**OPTS.__dict__, "temperature": 1.0})).generate(requests()[:1])[0]
+    cold = TTSEngine(model, OPTS).generate(requests()[:1])[0]
+    n = min(hot.num_patches, cold.num_patches) * model.cfg.patch_size
+    assert not torch.allclose(hot.latents[:n], cold.latents[:n])
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="temperature"):
+            TTSOptions(temperature=bad).validate()
 
 
 def test_streaming_steps_match_generate(model):

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("sampling")
     g.add_argument("--steps", type=int, default=d.steps, help="DiT ODE steps per patch")
     g.add_argument("--cfg-scale", type=float, default=d.cfg_scale)
+    g.add_argument("--temperature", type=float, default=d.temperature,
+                   help="scale of the DiT's starting noise (< 1: safer, less varied)")
     g.add_argument("--solver", default=d.solver, choices=["euler", "midpoint"])
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--max-seconds", type=float, default=d.max_seconds, help="cap on generated audio per utterance")
@@ -56,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options(args: argparse.Namespace) -> TTSOptions:
-    return TTSOptions(steps=args.steps, cfg_scale=args.cfg_scale, solver=args.solver, seed=args.seed,
-                      max_seconds=args.max_seconds, stop_threshold=args.stop_threshold,
+    return TTSOptions(steps=args.steps, cfg_scale=args.cfg_scale, temperature=args.temperature, solver=args.solver,
+                      seed=args.seed, max_seconds=args.max_seconds, stop_threshold=args.stop_threshold,
                       min_patches=args.min_patches).validate()
 
 

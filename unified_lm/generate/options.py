@@ -26,6 +26,7 @@ class TTSOptions:
 
     steps: int = 10  # ODE steps of the DiT head per patch
     cfg_scale: float = 1.2  # classifier-free guidance (1.0 = off)
+    temperature: float = 1.0  # scale of the DiT's starting noise (< 1: closer to the mode, less drift)
     solver: str = "euler"  # dit_head.samplers.SOLVERS
     seed: int = 0  # per-row noise streams are seeded from (seed, utterance id)
     stop_threshold: float = 0.5  # stop when sigmoid(stop logit) > this
@@ -40,6 +41,8 @@ class TTSOptions:
             raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(SOLVERS)}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.cfg_scale < 0:
             raise ValueError(f"cfg_scale must be >= 0, got {self.cfg_scale}")
         if not 0.0 <= self.stop_threshold <= 1.0:

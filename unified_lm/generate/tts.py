@@ -163,6 +163,8 @@ class TTSEngine:
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
+            if opt.temperature != 1.0:
+                noise = noise * opt.temperature
             x = model.head.sample(hidden, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
                                   solver=opt.solver, noise=noise).float()  # [A, P, D] normalised
             count[active] += 1
