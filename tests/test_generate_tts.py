@@ -119,6 +119,16 @@ def test_stop_head_and_length_caps(tmp_path):
     text_caps = [math.ceil(0.05 * len(r.text) * rate) for r in requests()]
     assert [o.num_patches for o in out] == [min(math.ceil(1.0 * rate), c) for c in text_caps]
     assert not any(o.stopped for o in out)
+    # the prompt's speaking rate: request a has 9 prompt frames for 11 prompt characters
+    rated = TTSEngine(model, TTSOptions(steps=1, prompt_rate_cap=2.0)).generate(requests())
+    plain = TTSEngine(model, TTSOptions(steps=1)).generate(requests())
+    want = [math.ceil(2.0 * len(r.text) / len(r.prompt_text) * r.prompt_latents.shape[0] / model.cfg.patch_size)
+            for r in (requests()[0], requests()[2])]
+    assert [rated[0].num_patches, rated[2].num_patches] == want
+    assert want[0] < plain[0].num_patches and want[1] < plain[2].num_patches
+    assert rated[1].num_patches == plain[1].num_patches  # no voice prompt: no prompt-rate cap
+    with pytest.raises(ValueError, match="prompt_rate_cap"):
+        TTSOptions(prompt_rate_cap=-1.0).validate()
     long_prompt = TTSRequest("p", "hi there.", "a red ball.", torch.randn(model.cfg.max_audio_frames - 4, 32))
     assert TTSEngine(model, TTSOptions(steps=1, max_seconds=60)).generate([long_prompt])[0].num_patches == 1  # audio budget
 

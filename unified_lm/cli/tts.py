@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--solver", default=d.solver, choices=["euler", "midpoint"])
     g.add_argument("--seed", type=int, default=d.seed)
     g.add_argument("--max-seconds", type=float, default=d.max_seconds, help="cap on generated audio per utterance")
+    g.add_argument("--prompt-rate-cap", type=float, default=d.prompt_rate_cap,
+                   help="> 0: also cap each utterance at this many times the duration the prompt's speaking "
+                        "rate predicts (0 = off)")
     g.add_argument("--stop-threshold", type=float, default=d.stop_threshold, help="stop when p(stop) > this")
     g.add_argument("--min-patches", type=int, default=d.min_patches)
     return p
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options(args: argparse.Namespace) -> TTSOptions:
     return TTSOptions(steps=args.steps, cfg_scale=args.cfg_scale, temperature=args.temperature, solver=args.solver,
-                      seed=args.seed, max_seconds=args.max_seconds, stop_threshold=args.stop_threshold,
+                      seed=args.seed, max_seconds=args.max_seconds, prompt_rate_cap=args.prompt_rate_cap,
+                      stop_threshold=args.stop_threshold,
                       min_patches=args.min_patches).validate()
 
 

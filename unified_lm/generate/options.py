@@ -4,7 +4,10 @@ Lengths: a *patch* is P latent frames (P=4 at 25 Hz: 160 ms). The TTS length cap
 smallest of (a) `max_seconds`, (b) the text-based cap `text_cap_base_s + text_cap_s_per_char *
 len(target text)` (speech runs ~15 chars/s in English, ~4-5 in Chinese, so 0.5 s/char is at least
 2x the slowest natural rate), and (c) the audio budget the model was trained for
-(`UnifiedConfig.max_patches` minus the prompt's patches). A row that reaches its cap ends with
+(`UnifiedConfig.max_patches` minus the prompt's patches), and (d) when `prompt_rate_cap` > 0 and the
+row has a voice prompt, that many times the duration the prompt's speaking rate predicts
+(`prompt seconds * len(text) / len(prompt text)`, characters after normalisation; the estimate
+F5-TTS uses as its total duration). A row that reaches its cap ends with
 `stopped=False`; one whose stop head fires ends with `stopped=True`.
 """
 
@@ -34,6 +37,7 @@ class TTSOptions:
     max_seconds: float = 30.0  # hard cap on generated audio per row
     text_cap_base_s: float = 2.0
     text_cap_s_per_char: float = 0.5
+    prompt_rate_cap: float = 0.0  # > 0: cap at this many times the prompt-rate duration estimate (0 = off)
     decode_with_prompt: bool = True  # decode prompt ++ generated latents, then drop the prompt's samples
 
     def validate(self) -> "TTSOptions":
@@ -51,6 +55,8 @@ class TTSOptions:
             raise ValueError(f"min_patches must be >= 1, got {self.min_patches}")
         if self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.prompt_rate_cap < 0:
+            raise ValueError(f"prompt_rate_cap must be >= 0 (0 = off), got {self.prompt_rate_cap}")
         if self.text_cap_base_s < 0 or self.text_cap_s_per_char <= 0:
             raise ValueError("text_cap_base_s must be >= 0 and text_cap_s_per_char > 0")
         return self

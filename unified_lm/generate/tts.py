@@ -111,6 +111,9 @@ class TTSEngine:
         text_s = opt.text_cap_base_s + opt.text_cap_s_per_char * len(normalize_text(request.text))
         cap = min(math.ceil(opt.max_seconds * cfg.patch_rate), math.ceil(text_s * cfg.patch_rate),
                   cfg.max_patches - n_prompt)
+        if prompt is not None and opt.prompt_rate_cap > 0:
+            ratio = len(normalize_text(request.text)) / len(normalize_text(request.prompt_text))
+            cap = min(cap, max(1, math.ceil(opt.prompt_rate_cap * ratio * prompt.shape[0] / cfg.patch_size)))
         if cap < opt.min_patches:
             raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
                                        f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
