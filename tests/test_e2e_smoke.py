@@ -48,7 +48,7 @@ def test_every_stage_ran_and_echoed_its_commands(smoke):
     exp, _, proc = smoke
     assert [n for n in STAGES if not (exp / f".done.stage{n}").is_file()] == []
     for command in ("holitok-data synth", "recipes/tokenizer/run.sh", "recipes/unified/run.sh", "holitok-asr",
-                    "holitok-tts", "holitok-eval seedtts", "report.py", "export.py"):
+                    "holitok-tts", "holitok-eval seedtts", "holitok-eval reconstruction", "report.py", "export.py"):
         assert any(line.startswith("+ ") and command in line for line in proc.stderr.splitlines()), command
 
 
@@ -68,12 +68,15 @@ def test_decodes_and_evaluations(smoke):
         assert m["num_speakers"] == 2 and {"sim_other", "sim_margin", "speaker_id_acc"} <= set(m)
         assert res["judges"]["asr"]["name"] == "fake-duration-asr"
     assert "gt_wav" in real["details"]["judged_wavs"]
+    recon = json.loads((exp / "eval" / "tokenizer_test" / "results.json").read_text())["metrics"]
+    assert recon["stoi_count"] == recon["utterances"] >= 1 and 0.0 <= recon["stoi"] <= 1.0
 
 
 def test_report_links_resolve(smoke):
     exp, _, _ = smoke
     report = (exp / "report.md").read_text()
-    for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen"):
+    for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen",
+                   "tokenizer reconstruction, test split"):
         assert needle in report
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert any(link.endswith(".png") for link in links) and any(link.endswith(".wav") for link in links)

@@ -109,6 +109,17 @@ def percent(fraction):
     return None if fraction is None else 100.0 * fraction
 
 
+def tokenizer_row(exp: Path) -> str:
+    """The tokenizer's reconstruction of the test split (stage 6; older runs may not have it)."""
+    path = exp / "eval" / "tokenizer_test" / "results.json"
+    if not path.is_file():
+        return "| tokenizer reconstruction STOI, test split | not measured in this run (rerun stage 6) |"
+    m = json.loads(path.read_text())["metrics"]
+    ok = "PASS" if m["stoi"] >= 0.85 else "FAIL"
+    return (f"| tokenizer reconstruction, test split ({m['utterances']} utts): STOI (criterion >= 0.85) / "
+            f"PESQ-WB | {fmt(m['stoi'], 3)} -> **{ok}** / {fmt(m.get('pesq_wb'))} |")
+
+
 def results_section(exp: Path) -> list[str]:
     asr, tts, real = results(exp, "asr_test"), results(exp, "tts_heldout"), results(exp, "real_heldout")
     a, t, r = asr["metrics"], tts["metrics"], real["metrics"]
@@ -132,7 +143,8 @@ def results_section(exp: Path) -> list[str]:
         f"| {fmt(t.get('speaker_id_acc'), 3)} |",
         f"| real recordings: SIM to prompt / to other voices / id accuracy | {fmt(r['sim'], 3)} / "
         f"{fmt(r.get('sim_other'), 3)} / {fmt(r.get('speaker_id_acc'), 3)} |",
-        f"| TTS missing / failed wavs | {t['missing_wavs']} / {t['asr_failed']} |", "",
+        f"| TTS missing / failed wavs | {t['missing_wavs']} / {t['asr_failed']} |",
+        tokenizer_row(exp), "",
         f"Judges: ASR `{judges['asr']['name']}` (protocol judge: {judges['asr'].get('protocol_judge')}), "
         f"SIM `{judges.get('sim', {}).get('name', 'none')}`. Numbers from different judges are not comparable. "
         + "".join(f"**{role} judge note: {j['note']}.** " for role, j in judges.items() if j.get("note")) +

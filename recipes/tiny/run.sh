@@ -13,7 +13,8 @@
 #         3 unified TTS-only, then joint      (recipes/unified/run.sh stages 2-3, conf/tiny_*.yaml)
 #         4 ASR of the test split             (holitok-asr --manifest)
 #         5 zero-shot TTS of the held-out list (holitok-tts --meta DATA_DIR/heldout_seedtts.lst)
-#         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings
+#         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings;
+#           tokenizer reconstruction STOI/PESQ of the test split
 #         7 report                            (EXP_DIR/report.md)
 #         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
 # Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (6),
@@ -158,6 +159,9 @@ if want 6; then
     --out-dir "$EVAL/tts_heldout"
   run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --ground-truth --cross-sim "${judges[@]}" \
     --out-dir "$EVAL/real_heldout"
+  # tokenizer reconstruction of the test split: STOI / PESQ / mel L1 (the judges' WER/SIM are the tokenizer proof's)
+  run "$BIN/holitok-eval" reconstruction --tokenizer "$(tokenizer_dir)" --manifest "$DATA_DIR/cuts_test.jsonl.gz" \
+    --asr-judge none --sim-judge none --n-plots 0 --out-dir "$EVAL/tokenizer_test"
   finish 6
 fi
 
