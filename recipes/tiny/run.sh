@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The embedded end-to-end run: corpus -> tiny tokenizer -> latents -> tiny unified model -> ASR and
-# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). ~90 min on 2 CPU
+# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). 75 min on 2 idle CPU
 # cores with the step counts of the tiny YAMLs; SMOKE=1 runs every stage in a few minutes.
 #
 #   bash recipes/tiny/run.sh                                  # everything (stages 0-8)
