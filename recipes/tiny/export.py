@@ -101,7 +101,7 @@ def provenance(exp: Path) -> dict:
         if path.is_file():
             res = json.loads(path.read_text())
             evals[name] = {k: res["metrics"].get(k) for k in keys}
-            if "asr" in res.get("judges", {}):  # seedtts runs name their judge; librispeech scores given hypotheses
+            if "asr" in res["judges"]:  # seedtts runs name their judge; librispeech scores given hypotheses
                 evals[name]["asr_judge"] = res["judges"]["asr"]["name"]
     return {"commit": commit, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": "recipes/tiny/run.sh",
             "exp_dir": shown_path(exp), "steps": steps, "eval": evals}

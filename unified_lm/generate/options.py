@@ -7,7 +7,7 @@ len(target text)` (speech runs ~15 chars/s in English, ~4-5 in Chinese, so 0.5 s
 (`UnifiedConfig.max_patches` minus the prompt's patches), and (d) when `prompt_rate_cap` > 0 and the
 row has a voice prompt, that many times the duration the prompt's speaking rate predicts
 (`prompt seconds * len(text) / len(prompt text)`, characters after normalisation; the estimate
-F5-TTS uses as its total duration). A row that reaches its cap ends with
+F5-TTS uses as its total duration; never below `min_patches`). A row that reaches its cap ends with
 `stopped=False`; one whose stop head fires ends with `stopped=True`.
 """
 

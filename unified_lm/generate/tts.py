@@ -108,12 +108,14 @@ class TTSEngine:
             raise GenerationInputError(f"{name}: prompt text + text is {len(ids)} tokens, more than the model's "
                                        f"max_text_tokens={cfg.max_text_tokens}; split the text")
         n_prompt = 0 if prompt is None else math.ceil(prompt.shape[0] / cfg.patch_size)
-        text_s = opt.text_cap_base_s + opt.text_cap_s_per_char * len(normalize_text(request.text))
+        chars = len(normalize_text(request.text))
+        text_s = opt.text_cap_base_s + opt.text_cap_s_per_char * chars
         cap = min(math.ceil(opt.max_seconds * cfg.patch_rate), math.ceil(text_s * cfg.patch_rate),
                   cfg.max_patches - n_prompt)
-        if prompt is not None and opt.prompt_rate_cap > 0:
-            ratio = len(normalize_text(request.text)) / len(normalize_text(request.prompt_text))
-            cap = min(cap, max(1, math.ceil(opt.prompt_rate_cap * ratio * prompt.shape[0] / cfg.patch_size)))
+        if prompt is not None and opt.prompt_rate_cap > 0:  # never below min_patches: it is a cap, not a refusal
+            ratio = chars / len(normalize_text(request.prompt_text))
+            rated = math.ceil(opt.prompt_rate_cap * ratio * prompt.shape[0] / cfg.patch_size)
+            cap = min(cap, max(opt.min_patches, rated))
         if cap < opt.min_patches:
             raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
                                        f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
@@ -166,8 +168,7 @@ class TTSEngine:
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
-            if opt.temperature != 1.0:
-                noise = noise * opt.temperature
+            noise = opt.temperature * noise
             x = model.head.sample(hidden, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
                                   solver=opt.solver, noise=noise).float()  # [A, P, D] normalised
             count[active] += 1
