@@ -112,3 +112,21 @@ def test_hf_tokenizer_gets_special_tokens(tmp_path):
     # saved and reloaded: same ids for everything
     again = HFTextTokenizer(tok.save(tmp_path / "saved"))
     assert again.special == tok.special and again.encode(text) == tok.encode(text)
+
+
+def test_character_units_for_tts(tmp_path):
+    tok = SentencePieceTextTokenizer(train_tiny_sentencepiece(tmp_path))
+    text = "The cat reads, Zed!"
+    ids = tok.encode(text, units="chars")
+    assert len(ids) == len(text) and tok.unk_id not in ids  # every printable ASCII char is a piece
+    assert tok.decode(ids) == text
+    assert len(tok.encode(text)) < len(ids)  # tokens merge characters
+    assert tok.encode("The\tcat ", units="chars") == tok.encode("The cat", units="chars")  # normalised first
+    with pytest.raises(UnencodableTextError) as info:
+        tok.encode("Zoë", units="chars")
+    assert info.value.chars == ["ë"]
+    with pytest.raises(ValueError, match="tokens' or 'chars"):
+        tok.encode(text, units="words")
+    hf = HFTextTokenizer(save_tiny_hf_tokenizer(tmp_path / "hf"))
+    with pytest.raises(ValueError, match="sentencepiece"):
+        hf.encode("the cat", units="chars")

@@ -157,10 +157,18 @@ class TextTokenizerConfig:
     path: Optional[str] = None
     vocab_size: int = 256  # sentencepiece only: the trained size (the inline backbone's vocab)
     on_unknown: Literal["raise", "unk"] = "raise"  # characters the tokenizer cannot encode
+    # How the TTS text is fed: "tokens" (the tokenizer's segmentation, as ASR emits it) or "chars"
+    # (one id per character, the tokenizer's single-character pieces; sentencepiece only). A small
+    # from-scratch TTS must learn every token's sound from its own examples; with characters the
+    # ~70 symbols are shared by all words (the classic small-data TTS input). ASR always uses tokens.
+    tts_units: Literal["tokens", "chars"] = "tokens"
 
     def validate(self) -> None:
         if self.kind == "sentencepiece" and self.vocab_size <= 0:
             raise ConfigError("text_tokenizer.vocab_size must be positive for a sentencepiece tokenizer")
+        if self.tts_units == "chars" and self.kind != "sentencepiece":
+            raise ConfigError("text_tokenizer.tts_units='chars' needs kind='sentencepiece' (per-character pieces); "
+                              "an HF tokenizer feeds TTS its own tokens (tts_units='tokens')")
 
 
 @dataclass
@@ -177,9 +185,23 @@ class LossWeights:
     # Label smoothing of the text CE (ASR), a regulariser against memorising the transcripts;
     # the logged text_ce then includes the smoothing term.
     label_smoothing: float = 0.0
+    # Guided attention on TTS rows (unified_lm/align.py): weight of a diagonal text-speech prior on
+    # the attention of the first `align_heads` heads (0 = all) of backbone layers `align_layers`;
+    # `align_sigma` is the width of the band in normalised position. Training only; needs
+    # backbone.attn_implementation=eager (the attention probabilities). 0 = off (paper preset).
+    align: float = 0.0
+    align_sigma: float = 0.2
+    align_layers: list[int] = field(default_factory=lambda: [1])
+    align_heads: int = 0
 
     def validate(self) -> None:
-        for name in ("text_ce", "flow", "stop", "ctc"):
+        if self.align_sigma <= 0:
+            raise ConfigError(f"loss.align_sigma must be > 0, got {self.align_sigma}")
+        if self.align > 0 and not self.align_layers:
+            raise ConfigError("loss.align > 0 needs at least one layer in loss.align_layers")
+        if self.align_heads < 0:
+            raise ConfigError(f"loss.align_heads must be >= 0 (0 = all heads), got {self.align_heads}")
+        for name in ("text_ce", "flow", "stop", "ctc", "align"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -208,6 +230,12 @@ class UnifiedConfig:
     def validate(self) -> None:
         if self.latent_dim <= 0 or self.patch_size <= 0:
             raise ConfigError("latent_dim and patch_size must be positive")
+        if self.loss.align > 0 and self.backbone.attn_implementation != "eager":
+            raise ConfigError("loss.align > 0 reads the backbone's attention probabilities: set "
+                              f"backbone.attn_implementation=eager (got {self.backbone.attn_implementation!r})")
+        if self.loss.align > 0 and self.backbone.gradient_checkpointing:
+            raise ConfigError("loss.align > 0 does not support backbone.gradient_checkpointing (the captured "
+                              "attention would be recomputed); turn one of them off")
         if self.backbone.vocab == 0:
             if self.text_tokenizer.kind != "sentencepiece":
                 raise ConfigError("backbone.vocab_size = 0 (inline) needs a sentencepiece text tokenizer to take it from")

@@ -22,6 +22,7 @@ from torch import nn
 
 from dit_head.head import DiTHead
 from holitok_common.config import merge, validate
+from unified_lm.align import attention_modules, capture_attention, guided_attention_loss
 from unified_lm.backbone import Backbone, BackboneOutput, build_hf_causal_lm
 from unified_lm.checkpoint import load_unified, save_unified
 from unified_lm.config import PRESETS, UnifiedConfig
@@ -38,12 +39,14 @@ class LossCounts:
     flow_patches: int
     stop_positions: int
     ctc_utterances: int = 0
+    align_rows: int = 0
 
 
 @dataclass
 class UnifiedOutput:
-    """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc (weights from cfg.loss). Each part is
-    a float32 scalar: the mean over its items (0 when the batch has none, see `counts`)."""
+    """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align (weights
+    from cfg.loss). Each part is a float32 scalar: the mean over its items (0 when the batch has none,
+    see `counts`)."""
 
     loss: torch.Tensor
     text_ce: torch.Tensor
@@ -51,6 +54,7 @@ class UnifiedOutput:
     stop: torch.Tensor
     counts: LossCounts
     ctc: torch.Tensor  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
+    align: torch.Tensor  # guided attention (cfg.loss.align > 0 and TTS rows in the batch), else 0
 
 
 @dataclass
@@ -92,6 +96,8 @@ class UnifiedLM(nn.Module):
         # the text vocabulary + blank (index V) per audio position.
         self.ctc_head = nn.Linear(backbone.hidden_size, cfg.patch_size * (backbone.vocab_size + 1)) if cfg.loss.ctc > 0 else None
         self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
+        # Guided attention (cfg.loss.align > 0): the attention modules whose probabilities the loss reads.
+        self._align_modules = attention_modules(backbone.lm, cfg.loss.align_layers) if cfg.loss.align > 0 else []
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -199,9 +205,15 @@ class UnifiedLM(nn.Module):
         text_mask = batch.text_targets != IGNORE_INDEX  # [B, L]
         n_text = int(text_mask.sum())
         inputs = self._noisy_targets(batch, generator)  # the batch as the model's inputs see it
-        out = self.step(self.embed(inputs), batch.attention_mask, batch.position_ids,
-                        logits_mask=text_mask, compute_logits=n_text > 0)
+        guided = self._align_modules if bool(batch.patch_is_target.any()) else []
+        with capture_attention(guided) as attentions:
+            out = self.step(self.embed(inputs), batch.attention_mask, batch.position_ids,
+                            logits_mask=text_mask, compute_logits=n_text > 0)
         zero = out.hidden.new_zeros((), dtype=torch.float32)
+        align, n_align = zero, 0
+        if attentions:
+            align, n_align = guided_attention_loss(attentions, batch, self.cfg.loss.align_heads,
+                                                   self.cfg.loss.align_sigma)
         text_ce = zero
         if n_text:
             text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask],  # [N, V]
@@ -215,8 +227,8 @@ class UnifiedLM(nn.Module):
             stop = F.binary_cross_entropy_with_logits(logits, batch.stop_targets[stop_mask].float())
         ctc, n_ctc = self._ctc_loss(out.hidden, batch, text_mask, zero)
         w = self.cfg.loss
-        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc
-        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop, n_ctc), ctc)
+        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc + w.align * align
+        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop, n_ctc, n_align), ctc, align)
 
     def _ctc_loss(self, hidden: torch.Tensor, batch: SequenceBatch, text_mask: torch.Tensor,
                   zero: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -29,6 +29,8 @@ TASK_TOKENS = (TTS, ASR, AUDIO_START, AUDIO_END, TEXT_START)
 EOS, PAD = "<|eos|>", "<|pad|>"  # used only where the tokenizer has no eos / pad of its own
 
 OnUnknown = Literal["raise", "unk"]
+TextUnits = Literal["tokens", "chars"]  # how `encode` segments: the tokenizer's tokens, or one id per character
+SPACE_PIECE = "\u2581"  # sentencepiece's word-boundary marker
 
 
 @dataclass(frozen=True)
@@ -99,19 +101,30 @@ class TextTokenizer(ABC):
     def save(self, directory: str | Path) -> Path:
         """Write the tokenizer files into `directory`; return the path a config's `path` should hold."""
 
-    def encode(self, text: str, on_unknown: Optional[OnUnknown] = None) -> list[int]:
+    def _encode_chars(self, text: str) -> list[int]:
+        """One id per character of already-normalised text (units="chars")."""
+        raise ValueError(f"{type(self).__name__} has no per-character ids; text_tokenizer.tts_units='chars' needs "
+                         "a sentencepiece tokenizer (kind='sentencepiece')")
+
+    def encode(self, text: str, on_unknown: Optional[OnUnknown] = None, units: TextUnits = "tokens") -> list[int]:
         """Normalise and encode `text` (no special tokens added; sequences.py adds them).
 
-        Raises UnencodableTextError listing the characters that would map to <unk> (unless
-        on_unknown="unk"), and ValueError if the text spells one of our special tokens.
+        units="tokens": the tokenizer's own segmentation. units="chars": one id per character (the
+        tokenizer's single-character pieces; sentencepiece only), the input of a character-level
+        TTS (text_tokenizer.tts_units). Raises UnencodableTextError listing the characters that
+        would map to <unk> (unless on_unknown="unk"), and ValueError if the text spells one of our
+        special tokens.
         """
         text = normalize_text(text)
         for token in TASK_TOKENS + (EOS, PAD):
             if token in text:
                 raise ValueError(f"text contains the reserved special-token string {token!r}: {text[:80]!r}")
-        ids = self._encode_plain(text)
+        if units not in ("tokens", "chars"):
+            raise ValueError(f"unknown text units {units!r}; use 'tokens' or 'chars'")
+        encode = self._encode_plain if units == "tokens" else self._encode_chars
+        ids = encode(text)
         if self.unk_id is not None and self.unk_id in ids:
-            chars = sorted({c for c in text if not c.isspace() and self.unk_id in self._encode_plain(c)})
+            chars = sorted({c for c in text if not c.isspace() and self.unk_id in encode(c)})
             if (on_unknown or self.on_unknown) == "raise":
                 raise UnencodableTextError(text, chars)
             warnings.warn(str(UnencodableTextError(text, chars)) + " (mapped to <unk>)", stacklevel=2)
@@ -145,6 +158,11 @@ class SentencePieceTextTokenizer(TextTokenizer):
 
     def _encode_plain(self, text: str) -> list[int]:
         return list(self.sp.encode(text))
+
+    def _encode_chars(self, text: str) -> list[int]:
+        # A space is the word-boundary piece; train_sentencepiece keeps every printable ASCII
+        # character as a piece, so only other characters can map to <unk>.
+        return [self.sp.piece_to_id(SPACE_PIECE if c == " " else c) for c in text]
 
     def decode(self, ids: Sequence[int], skip_special: bool = True) -> str:
         drop = self.special.all_ids() if skip_special else set()

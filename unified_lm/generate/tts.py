@@ -101,7 +101,8 @@ class TTSEngine:
         if prompt is not None and (prompt.dim() != 2 or prompt.shape[1] != cfg.latent_dim or prompt.shape[0] == 0):
             raise GenerationInputError(f"{name}: prompt latents must be [T >= 1, {cfg.latent_dim}], got {tuple(prompt.shape)}")
         try:
-            ids = self.model.text_tokenizer.encode(tts_text(request.prompt_text, request.text))
+            ids = self.model.text_tokenizer.encode(tts_text(request.prompt_text, request.text),
+                                                   units=cfg.text_tokenizer.tts_units)
         except UnencodableTextError as exc:
             raise GenerationInputError(f"{name}: {exc}") from exc
         if len(ids) > cfg.max_text_tokens:

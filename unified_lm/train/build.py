@@ -84,7 +84,8 @@ def build_streams(cfg: UnifiedTrainConfig, corpus: LatentCorpus, tok: TextTokeni
     return {task: TaskStream(task, corpus, tok, max_frames=d.max_frames, max_prompt_frames=d.max_prompt_frames,
                              num_buckets=d.num_buckets, shuffle=d.shuffle, seed=cfg.seed,
                              world_size=runtime.world_size, rank=runtime.rank, frame_rate=cfg.model.frame_rate,
-                             position=positions.get(task), masker=build_masker(cfg) if task == "asr" else None)
+                             position=positions.get(task), masker=build_masker(cfg) if task == "asr" else None,
+                             tts_units=cfg.model.text_tokenizer.tts_units)
             for task, w in weights.items() if w > 0}
 
 

@@ -35,7 +35,7 @@ from holitok_common.data.manifests import cut_speaker, cut_text
 from holitok_common.train.checkpoint import DataPosition
 from holitok_common.train.data_stream import EpochStream
 from unified_lm.sequences import Segment, asr_segments, tts_segments, tts_text
-from unified_lm.text_tokenizer import TextTokenizer
+from unified_lm.text_tokenizer import TextTokenizer, TextUnits
 
 Task = Literal["tts", "asr"]
 
@@ -95,10 +95,13 @@ class LatentCorpus:
         return self.utts[random.Random(f"{seed}/{epoch}/{cut_id}").choice(sorted(pool))]
 
 
-def tts_example(tok: TextTokenizer, target: Utterance, prompt: Utterance | None) -> list[Segment]:
-    """<|tts|> prompt text + target text <|audio_start|> prompt patches, target patches (flow + stop)."""
+def tts_example(tok: TextTokenizer, target: Utterance, prompt: Utterance | None,
+                units: TextUnits = "tokens") -> list[Segment]:
+    """<|tts|> prompt text + target text <|audio_start|> prompt patches, target patches (flow + stop).
+    `units`: the model's text_tokenizer.tts_units (as the TTS engine encodes)."""
     text = tts_text(prompt.text if prompt else "", target.text)
-    return tts_segments(tok.special, tok.encode(text), prompt.latents() if prompt else None, target.latents())
+    return tts_segments(tok.special, tok.encode(text, units=units), prompt.latents() if prompt else None,
+                        target.latents())
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,10 @@ class TaskStream:
 
     def __init__(self, task: Task, corpus: LatentCorpus, tok: TextTokenizer, *, max_frames: int,
                  max_prompt_frames: int, num_buckets: int, shuffle: bool, seed: int, world_size: int, rank: int,
-                 frame_rate: float, position: DataPosition | None = None, masker: LatentMasker | None = None):
+                 frame_rate: float, position: DataPosition | None = None, masker: LatentMasker | None = None,
+                 tts_units: TextUnits = "tokens"):
         self.task, self.corpus, self.tok, self.seed, self.masker = task, corpus, tok, seed, masker
+        self.tts_units = tts_units
         self.max_prompt_frames = max_prompt_frames
         longest = max_frames - max_prompt_frames if task == "tts" else max_frames
         too_long = [u.cut_id for u in corpus.utts.values() if u.num_frames > longest]
@@ -201,5 +206,5 @@ class TaskStream:
                 continue
             prompt = self.corpus.prompt_for(cut_id, self.seed, epoch, self.max_prompt_frames)
             frames += prompt.num_frames if prompt else 0
-            examples.append(tts_example(self.tok, utt, prompt))
+            examples.append(tts_example(self.tok, utt, prompt, self.tts_units))
         return TaskBatch(self.task, examples, list(cut_ids), frames)

@@ -19,7 +19,7 @@ import torch
 from unified_lm.generate.asr import ASREngine
 from unified_lm.model import UnifiedLM
 from unified_lm.sequences import IGNORE_INDEX
-from unified_lm.text_tokenizer import TextTokenizer
+from unified_lm.text_tokenizer import TextTokenizer, TextUnits
 from unified_lm.train.data import LatentCorpus, asr_example, tts_example
 
 
@@ -50,9 +50,9 @@ class EvalResult:
 
 class Evaluator:
     def __init__(self, corpus: LatentCorpus, tok: TextTokenizer, *, num_tts: int, num_asr: int, seed: int,
-                 max_prompt_frames: int, batch_size: int = 8):
+                 max_prompt_frames: int, batch_size: int = 8, tts_units: TextUnits = "tokens"):
         ids = sorted(corpus.utts)
-        self.tts = [tts_example(tok, corpus.utts[c], corpus.prompt_for(c, seed, 0, max_prompt_frames))
+        self.tts = [tts_example(tok, corpus.utts[c], corpus.prompt_for(c, seed, 0, max_prompt_frames), tts_units)
                     for c in ids[:num_tts]]
         self.asr_utts = [corpus.utts[c] for c in ids[:num_asr]]
         self.asr = [asr_example(tok, u) for u in self.asr_utts]
