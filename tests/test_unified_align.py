@@ -84,3 +84,20 @@ def test_character_tts_units_reach_training_rows_and_the_engine(tok, tmp_path):
     assert list(row[0].ids[1:-1]) == tok.encode("A dog reads A dog reads", units="chars")
     prepared = TTSEngine(model, TTSOptions(steps=2, max_seconds=1.0)).prepare(TTSRequest("x", "The cat sees"))
     assert list(prepared.ids) == tok.encode("The cat sees", units="chars")
+
+
+def test_tts_ctc_reads_the_whole_text_off_prompt_and_target_frames(tok):
+    model = tiny_model(tok, loss={"ctc_tts": 0.5})
+    batch = batch_for(model, tok)  # row 0 TTS: 6 prompt frames (2 patches, the 2nd partial) + 9 target frames
+    out = model(batch, generator=torch.Generator().manual_seed(0))
+    assert out.counts.ctc_tts_rows == 1 and out.counts.ctc_utterances == 0  # loss.ctc is off
+    assert torch.allclose(out.loss, out.text_ce + out.flow + out.stop + 0.5 * out.ctc_tts)
+    hidden = model.step(model.embed(batch), batch.attention_mask, batch.position_ids, compute_logits=False).hidden
+    v = model.backbone.vocab_size
+    logits = model.ctc_head(hidden[0][batch.audio_slot[0]]).reshape(-1, 4, v + 1)  # [5 patches, P, V + 1]
+    frames = torch.cat([logits[0], logits[1, :2], logits[2], logits[3], logits[4, :1]])  # 4 + 2 + 4 + 4 + 1 real frames
+    ids = torch.tensor(tok.encode("The cat sees a dog"))
+    expected = torch.nn.functional.ctc_loss(frames.log_softmax(-1)[:, None], ids[None], [15], [len(ids)], blank=v)
+    assert torch.allclose(out.ctc_tts, expected, atol=1e-5)
+    out.ctc_tts.backward()
+    assert model.backbone.lm.get_input_embeddings().weight.grad.abs().sum() > 0

@@ -193,6 +193,10 @@ class LossWeights:
     align_sigma: float = 0.2
     align_layers: list[int] = field(default_factory=lambda: [1])
     align_heads: int = 0
+    # CTC of the TTS text (prompt transcript + target text) on TTS rows' audio (prompt + target),
+    # through the same frame-level CTC head as `ctc` (UnifiedLM._ctc_loss): the TTS states learn
+    # which part of the text has been spoken so far. Training only; 0 = off.
+    ctc_tts: float = 0.0
 
     def validate(self) -> None:
         if self.align_sigma <= 0:
@@ -201,7 +205,7 @@ class LossWeights:
             raise ConfigError("loss.align > 0 needs at least one layer in loss.align_layers")
         if self.align_heads < 0:
             raise ConfigError(f"loss.align_heads must be >= 0 (0 = all heads), got {self.align_heads}")
-        for name in ("text_ce", "flow", "stop", "ctc", "align"):
+        for name in ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.label_smoothing < 1.0:

@@ -40,12 +40,13 @@ class LossCounts:
     stop_positions: int
     ctc_utterances: int = 0
     align_rows: int = 0
+    ctc_tts_rows: int = 0
 
 
 @dataclass
 class UnifiedOutput:
-    """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align (weights
-    from cfg.loss). Each part is a float32 scalar: the mean over its items (0 when the batch has none,
+    """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align
+    + w_ctc_tts * ctc_tts (weights from cfg.loss). Each part is a float32 scalar: the mean over its items (0 when the batch has none,
     see `counts`)."""
 
     loss: torch.Tensor
@@ -55,6 +56,7 @@ class UnifiedOutput:
     counts: LossCounts
     ctc: torch.Tensor  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
     align: torch.Tensor  # guided attention (cfg.loss.align > 0 and TTS rows in the batch), else 0
+    ctc_tts: torch.Tensor  # CTC of the TTS text on TTS rows' audio (cfg.loss.ctc_tts > 0), else 0
 
 
 @dataclass
@@ -92,9 +94,10 @@ class UnifiedLM(nn.Module):
         self.cfg = cfg
         self.backbone, self.audio_in, self.latent_norm = backbone, audio_in, latent_norm
         self.head, self.stop_head = head, stop_head
-        # Training-only auxiliary CTC head (cfg.loss.ctc > 0): P frame-level label distributions over
+        # Training-only auxiliary CTC head (cfg.loss.ctc or ctc_tts > 0): P frame-level label distributions over
         # the text vocabulary + blank (index V) per audio position.
-        self.ctc_head = nn.Linear(backbone.hidden_size, cfg.patch_size * (backbone.vocab_size + 1)) if cfg.loss.ctc > 0 else None
+        self.ctc_head = nn.Linear(backbone.hidden_size, cfg.patch_size * (backbone.vocab_size + 1)) \
+            if cfg.loss.ctc > 0 or cfg.loss.ctc_tts > 0 else None
         self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
         # Guided attention (cfg.loss.align > 0): the attention modules whose probabilities the loss reads.
         self._align_modules = attention_modules(backbone.lm, cfg.loss.align_layers) if cfg.loss.align > 0 else []
@@ -225,38 +228,60 @@ class UnifiedLM(nn.Module):
         if n_stop:
             logits = self.predict_stop(out.hidden[stop_mask]).float()  # [N]
             stop = F.binary_cross_entropy_with_logits(logits, batch.stop_targets[stop_mask].float())
-        ctc, n_ctc = self._ctc_loss(out.hidden, batch, text_mask, zero)
         w = self.cfg.loss
-        loss = w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc + w.align * align
-        return UnifiedOutput(loss, text_ce, flow, stop, LossCounts(n_text, n_flow, n_stop, n_ctc, n_align), ctc, align)
+        ctc, n_ctc = self._ctc_loss(out.hidden, batch, *self._asr_ctc_rows(batch, text_mask)) if w.ctc > 0 else (zero, 0)
+        ctc_tts, n_ctc_tts = self._ctc_loss(out.hidden, batch, *self._tts_ctc_rows(batch)) if w.ctc_tts > 0 else (zero, 0)
+        loss = (w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc + w.align * align
+                + w.ctc_tts * ctc_tts)
+        counts = LossCounts(n_text, n_flow, n_stop, n_ctc, n_align, n_ctc_tts)
+        return UnifiedOutput(loss, text_ce, flow, stop, counts, ctc, align, ctc_tts)
 
-    def _ctc_loss(self, hidden: torch.Tensor, batch: SequenceBatch, text_mask: torch.Tensor,
-                  zero: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """Auxiliary CTC of the transcript on the audio positions of ASR rows (rows with both audio
-        and text targets; TTS rows have no text loss). Each audio position emits P frame-level
-        distributions (one per latent frame of its patch: 25 Hz, enough for word pieces, which a
-        6.25 Hz patch rate is not); padded frames are cut off. The transcript is the row's text
-        targets without the final <|eos|> (the ASR loss segment always ends with it). Mean over
-        rows of the per-token-normalised loss (F.ctc_loss 'mean')."""
-        if self.ctc_head is None:
-            return zero, 0
+    def _asr_ctc_rows(self, batch: SequenceBatch, text_mask: torch.Tensor) -> tuple[list[int], list[torch.Tensor]]:
+        """ASR rows (audio and text targets; TTS rows have no text loss) and their transcripts: the
+        row's text targets without the final <|eos|> (the ASR loss segment always ends with it)."""
         rows = (text_mask.any(1) & batch.audio_slot.any(1)).nonzero().flatten().tolist()
-        if not rows:
+        return rows, [batch.text_targets[b][text_mask[b]][:-1] for b in rows]
+
+    def _tts_ctc_rows(self, batch: SequenceBatch) -> tuple[list[int], list[torch.Tensor]]:
+        """TTS rows (rows with target patches) and their whole text (prompt transcript + target
+        text: the tokens between <|tts|> and <|audio_start|>, sequences.tts_segments), which the
+        row's audio (prompt + target) speaks."""
+        rows = batch.patch_is_target.any(1).nonzero().flatten().tolist()
+        texts = []
+        for b in rows:
+            first = int(batch.audio_slot[b].nonzero()[0])  # <|audio_start|> is at first - 1
+            texts.append(batch.input_ids[b, 1:first - 1])
+        return rows, texts
+
+    def _ctc_loss(self, hidden: torch.Tensor, batch: SequenceBatch, rows: list[int],
+                  targets: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Auxiliary CTC of `targets` (token ids per row) on the audio positions of `rows`. Each
+        audio position emits P frame-level distributions (one per latent frame of its patch: 25 Hz,
+        enough for word pieces or characters, which a 6.25 Hz patch rate is not); padded frames
+        (a partial last patch, of a prompt or of the row) are left out. Mean over rows of the
+        per-token-normalised loss (F.ctc_loss 'mean'); 0 for no rows or empty targets.
+
+        ASR rows (cfg.loss.ctc) teach the backbone to read audio. TTS rows (cfg.loss.ctc_tts) ask
+        the same of the TTS states: which part of the text the audio so far has spoken, i.e. where
+        the next patch is in the text (the alignment a zero-shot TTS must track)."""
+        zero = hidden.new_zeros((), dtype=torch.float32)
+        keep = [(b, t) for b, t in zip(rows, targets) if t.numel() > 0]
+        if self.ctc_head is None or not keep:
             return zero, 0
         blank = self.backbone.vocab_size
-        logps, targets, in_lens, tgt_lens = [], [], [], []
-        for b in rows:
-            frames = int(batch.frame_mask[b].sum())
-            logits = self.ctc_head(hidden[b][batch.audio_slot[b]]).float()  # [Na_b, P * (V + 1)]
-            logps.append(logits.reshape(-1, blank + 1)[:frames].log_softmax(-1))  # [T_b, V + 1]
-            target = batch.text_targets[b][text_mask[b]][:-1]  # transcript ids, <|eos|> dropped
-            targets.append(target)
-            in_lens.append(frames)
+        p = self.cfg.patch_size
+        logps, in_lens, tgt_lens = [], [], []
+        for b, target in keep:
+            slots = batch.audio_slot[b]
+            logits = self.ctc_head(hidden[b][slots]).float().reshape(-1, p, blank + 1)  # [Na_b, P, V + 1]
+            frames = batch.frame_mask[b][batch.patch_valid[b]]  # [Na_b, P]
+            logps.append(logits[frames].log_softmax(-1))  # [T_b, V + 1]
+            in_lens.append(int(frames.sum()))
             tgt_lens.append(target.numel())
         padded = nn.utils.rnn.pad_sequence(logps)  # [T, N, V + 1]
-        loss = F.ctc_loss(padded, torch.cat(targets), torch.tensor(in_lens), torch.tensor(tgt_lens),
+        loss = F.ctc_loss(padded, torch.cat([t for _, t in keep]), torch.tensor(in_lens), torch.tensor(tgt_lens),
                           blank=blank, reduction="mean", zero_infinity=True)
-        return loss, len(rows)
+        return loss, len(keep)
 
     def _noisy_targets(self, batch: SequenceBatch, generator: Optional[torch.Generator]) -> SequenceBatch:
         """`batch` with audio_in.tts_input_noise added to its TTS target patches (training only;

@@ -34,7 +34,7 @@ from unified_lm.train.data import LatentCorpus, TaskStream, task_for_step
 from unified_lm.train.evaluate import Evaluator
 from unified_lm.train.units import UnifiedUnit, init_from_checkpoint
 
-METRIC_NAMES = ("text_ce", "flow", "stop", "ctc", "align")
+METRIC_NAMES = ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts")
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Meter:
 
     def add(self, out, positions: int, frames: int) -> None:
         counts = (out.counts.text_tokens, out.counts.flow_patches, out.counts.stop_positions, out.counts.ctc_utterances,
-                  out.counts.align_rows)
+                  out.counts.align_rows, out.counts.ctc_tts_rows)
         for name, n in zip(METRIC_NAMES, counts):
             if n == 0:
                 continue
