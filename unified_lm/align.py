@@ -41,8 +41,9 @@ def guided_attention_loss(attentions: Sequence[torch.Tensor], batch: SequenceBat
     """(mean loss, number of TTS rows) for attention probabilities [B, H, L, L] of some layers.
     `heads`: the first `heads` heads of each layer are guided (0 = all)."""
     rows = batch.patch_is_target.any(1).nonzero().flatten().tolist()  # TTS rows
+    zero = torch.zeros((), device=batch.input_ids.device)
     if not rows or not attentions:
-        return attentions[0].new_zeros((), dtype=torch.float32) if attentions else torch.zeros(()), 0
+        return zero, 0
     losses = []
     for b in rows:
         speech = batch.audio_slot[b].nonzero().flatten()  # [K] query positions
@@ -56,7 +57,7 @@ def guided_attention_loss(attentions: Sequence[torch.Tensor], batch: SequenceBat
             a = attn[b, :h][:, speech][:, :, text].float()  # [h, K, N]
             losses.append(1.0 - (a * prior).sum(-1).mean())
     if not losses:
-        return attentions[0].new_zeros((), dtype=torch.float32), 0
+        return zero, 0
     return torch.stack(losses).mean(), len(rows)
 
 

@@ -46,8 +46,8 @@ class LossCounts:
 @dataclass
 class UnifiedOutput:
     """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align
-    + w_ctc_tts * ctc_tts (weights from cfg.loss). Each part is a float32 scalar: the mean over its items (0 when the batch has none,
-    see `counts`)."""
+    + w_ctc_tts * ctc_tts (weights from cfg.loss). Each part is a float32 scalar: the mean over its
+    items (0 when the batch has none, see `counts`)."""
 
     loss: torch.Tensor
     text_ce: torch.Tensor
