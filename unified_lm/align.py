@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from unified_lm.sequences import SequenceBatch
+from unified_lm.sequences import SequenceBatch, tts_text_spans
 
 
 def diagonal_prior(k: int, n: int, sigma: float, device: torch.device | None = None) -> torch.Tensor:
@@ -40,15 +40,13 @@ def guided_attention_loss(attentions: Sequence[torch.Tensor], batch: SequenceBat
                           sigma: float) -> tuple[torch.Tensor, int]:
     """(mean loss, number of TTS rows) for attention probabilities [B, H, L, L] of some layers.
     `heads`: the first `heads` heads of each layer are guided (0 = all)."""
-    rows = batch.patch_is_target.any(1).nonzero().flatten().tolist()  # TTS rows
+    spans = tts_text_spans(batch)
     zero = torch.zeros((), device=batch.input_ids.device)
-    if not rows or not attentions:
+    if not spans or not attentions:
         return zero, 0
     losses = []
-    for b in rows:
+    for b, text in spans:  # text: [N] key positions
         speech = batch.audio_slot[b].nonzero().flatten()  # [K] query positions
-        first = int(speech[0])
-        text = torch.arange(1, first - 1, device=speech.device)  # [N]: between <|tts|> and <|audio_start|>
         if text.numel() == 0:
             continue
         prior = diagonal_prior(speech.numel(), text.numel(), sigma, speech.device)  # [K, N]
@@ -58,7 +56,7 @@ def guided_attention_loss(attentions: Sequence[torch.Tensor], batch: SequenceBat
             losses.append(1.0 - (a * prior).sum(-1).mean())
     if not losses:
         return zero, 0
-    return torch.stack(losses).mean(), len(rows)
+    return torch.stack(losses).mean(), len(spans)
 
 
 def attention_modules(lm: nn.Module, layers: Sequence[int]) -> list[nn.Module]:

@@ -27,7 +27,7 @@ from unified_lm.backbone import Backbone, BackboneOutput, build_hf_causal_lm
 from unified_lm.checkpoint import load_unified, save_unified
 from unified_lm.config import PRESETS, UnifiedConfig
 from unified_lm.patch_encoder import LatentNorm, PatchEncoder
-from unified_lm.sequences import IGNORE_INDEX, Segment, SequenceBatch, build_batch
+from unified_lm.sequences import IGNORE_INDEX, Segment, SequenceBatch, build_batch, tts_text_spans
 from unified_lm.text_tokenizer import TextTokenizer, load_text_tokenizer
 
 
@@ -208,8 +208,7 @@ class UnifiedLM(nn.Module):
         text_mask = batch.text_targets != IGNORE_INDEX  # [B, L]
         n_text = int(text_mask.sum())
         inputs = self._noisy_targets(batch, generator)  # the batch as the model's inputs see it
-        guided = self._align_modules if bool(batch.patch_is_target.any()) else []
-        with capture_attention(guided) as attentions:
+        with capture_attention(self._align_modules) as attentions:
             out = self.step(self.embed(inputs), batch.attention_mask, batch.position_ids,
                             logits_mask=text_mask, compute_logits=n_text > 0)
         zero = out.hidden.new_zeros((), dtype=torch.float32)
@@ -246,12 +245,8 @@ class UnifiedLM(nn.Module):
         """TTS rows (rows with target patches) and their whole text (prompt transcript + target
         text: the tokens between <|tts|> and <|audio_start|>, sequences.tts_segments), which the
         row's audio (prompt + target) speaks."""
-        rows = batch.patch_is_target.any(1).nonzero().flatten().tolist()
-        texts = []
-        for b in rows:
-            first = int(batch.audio_slot[b].nonzero()[0])  # <|audio_start|> is at first - 1
-            texts.append(batch.input_ids[b, 1:first - 1])
-        return rows, texts
+        spans = tts_text_spans(batch)
+        return [b for b, _ in spans], [batch.input_ids[b, text] for b, text in spans]
 
     def _ctc_loss(self, hidden: torch.Tensor, batch: SequenceBatch, rows: list[int],
                   targets: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
@@ -266,7 +261,7 @@ class UnifiedLM(nn.Module):
         the next patch is in the text (the alignment a zero-shot TTS must track)."""
         zero = hidden.new_zeros((), dtype=torch.float32)
         keep = [(b, t) for b, t in zip(rows, targets) if t.numel() > 0]
-        if self.ctc_head is None or not keep:
+        if not keep:
             return zero, 0
         blank = self.backbone.vocab_size
         p = self.cfg.patch_size

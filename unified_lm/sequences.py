@@ -116,6 +116,16 @@ class SequenceBatch:
         return SequenceBatch(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
 
 
+def tts_text_spans(batch: SequenceBatch) -> list[tuple[int, torch.Tensor]]:
+    """(row, positions of its text tokens [N]) for every TTS row (a row with target patches): the
+    text between <|tts|> and <|audio_start|> (`tts_segments`), i.e. prompt transcript + target text."""
+    spans = []
+    for b in batch.patch_is_target.any(1).nonzero().flatten().tolist():
+        first = int(batch.audio_slot[b].nonzero()[0])  # <|audio_start|> is at first - 1
+        spans.append((b, torch.arange(1, first - 1, device=batch.input_ids.device)))
+    return spans
+
+
 @dataclass
 class _Row:
     """One example flattened: per-position lists and per-patch tensors."""
