@@ -60,6 +60,7 @@ setup(
             "holitok-tts=unified_lm.cli.tts:main",
             "holitok-asr=unified_lm.cli.asr:main",
             "holitok-eval=eval.cli:main",
+            "holitok-align=unified_lm.aligner.cli:main",
         ]
     },
 )

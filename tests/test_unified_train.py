@@ -40,8 +40,9 @@ def train_losses(exp_dir):
     return {r["step"]: r for r in rows if r["kind"] == "train"}
 
 
-@pytest.mark.parametrize("augment", [(), ("asr_augment.time_masks=2", "asr_augment.channel_masks=1")],
-                         ids=["plain", "asr-masking"])
+@pytest.mark.parametrize("augment", [(), ("asr_augment.time_masks=2", "asr_augment.channel_masks=1"),
+                                     ("model.text_tokenizer.tts_units=chars", "model.pointer.enabled=true")],
+                         ids=["plain", "asr-masking", "text-pointer"])
 def test_resume_equals_uninterrupted(corpus, tmp_path, augment):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(make_cfg(corpus, straight, *augment))
@@ -54,11 +55,12 @@ def test_resume_equals_uninterrupted(corpus, tmp_path, augment):
     tasks = {("text_ce" in a[s], "flow" in a[s]) for s in a}
     assert len(tasks) == 2, "the 4 steps should cover both tasks (seed 0)"
     for step in (3, 4):
-        for key in ("loss", "text_ce", "flow", "stop", "lr", "grad_norm"):
+        for key in ("loss", "text_ce", "flow", "stop", "advance", "lr", "grad_norm"):
             assert a[step].get(key) == b[step].get(key), (step, key)
     final_a = UnifiedLM.from_pretrained(straight / "checkpoints" / "step-000004" / "model").state_dict()
     for key, value in run.model.state_dict().items():
         assert torch.equal(value, final_a[key]), key
+    assert any("advance" in r for r in a.values()) == ("model.pointer.enabled=true" in augment)
     state = json.loads((half / "train_state.json").read_text())
     assert set(state["extra"]["positions"]) == {"tts", "asr"}
 

@@ -172,6 +172,24 @@ class TextTokenizerConfig:
 
 
 @dataclass
+class PointerConfig:
+    """The TTS text pointer (unified_lm/pointer.py): explicit text-to-audio alignment for small
+    from-scratch TTS. Needs per-unit alignments in the training manifest (`unit_starts`, written by
+    `holitok-align`) and text_tokenizer.tts_units='chars' (the aligner's units). Off (paper preset):
+    the model must learn the alignment through attention."""
+
+    enabled: bool = False
+    before: int = 2  # window units before the pointer
+    after: int = 6  # window units from the pointer on
+    max_advance: int = 7  # the advance head's classes 0..max_advance (larger advances are clipped)
+
+    def validate(self) -> None:
+        if self.before < 0 or self.after < 1 or self.max_advance < 1:
+            raise ConfigError(f"pointer: need before >= 0, after >= 1, max_advance >= 1; got {self.before}, "
+                              f"{self.after}, {self.max_advance}")
+
+
+@dataclass
 class LossWeights:
     """Weights of the training losses. `ctc` > 0 adds an auxiliary CTC head on the backbone's
     hidden states at ASR audio positions (hybrid CTC/attention, Watanabe et al. 2017; see
@@ -197,6 +215,8 @@ class LossWeights:
     # through the same frame-level CTC head as `ctc` (UnifiedLM._ctc_loss): the TTS states learn
     # which part of the text has been spoken so far. Training only; 0 = off.
     ctc_tts: float = 0.0
+    # Cross-entropy of the text pointer's advance head (pointer.enabled only).
+    advance: float = 1.0
 
     def validate(self) -> None:
         if self.align_sigma <= 0:
@@ -205,7 +225,7 @@ class LossWeights:
             raise ConfigError("loss.align > 0 needs at least one layer in loss.align_layers")
         if self.align_heads < 0:
             raise ConfigError(f"loss.align_heads must be >= 0 (0 = all heads), got {self.align_heads}")
-        for name in ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts"):
+        for name in ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts", "advance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -221,6 +241,7 @@ class UnifiedConfig:
     dit: DiTConfig = field(default_factory=lambda: DiTConfig.from_preset("tiny"))
     text_tokenizer: TextTokenizerConfig = field(default_factory=TextTokenizerConfig)
     loss: LossWeights = field(default_factory=LossWeights)
+    pointer: PointerConfig = field(default_factory=PointerConfig)
     latent_dim: int = 128  # D: channels of a HoliTok latent frame
     patch_size: int = 4  # P: frames per patch (the LM sees audio at frame_rate / P Hz)
     frame_rate: float = 25.0  # latent frames per second
@@ -240,6 +261,8 @@ class UnifiedConfig:
         if self.loss.align > 0 and self.backbone.gradient_checkpointing:
             raise ConfigError("loss.align > 0 does not support backbone.gradient_checkpointing (the captured "
                               "attention would be recomputed); turn one of them off")
+        if self.pointer.enabled and self.text_tokenizer.tts_units != "chars":
+            raise ConfigError("pointer.enabled aligns characters (the aligner's units): set text_tokenizer.tts_units=chars")
         if self.backbone.vocab == 0:
             if self.text_tokenizer.kind != "sentencepiece":
                 raise ConfigError("backbone.vocab_size = 0 (inline) needs a sentencepiece text tokenizer to take it from")

@@ -27,6 +27,7 @@ from unified_lm.backbone import Backbone, BackboneOutput, build_hf_causal_lm
 from unified_lm.checkpoint import load_unified, save_unified
 from unified_lm.config import PRESETS, UnifiedConfig
 from unified_lm.patch_encoder import LatentNorm, PatchEncoder
+from unified_lm.pointer import TextPointer, row_units
 from unified_lm.sequences import IGNORE_INDEX, Segment, SequenceBatch, build_batch, tts_text_spans
 from unified_lm.text_tokenizer import TextTokenizer, load_text_tokenizer
 
@@ -41,12 +42,13 @@ class LossCounts:
     ctc_utterances: int = 0
     align_rows: int = 0
     ctc_tts_rows: int = 0
+    advance_positions: int = 0
 
 
 @dataclass
 class UnifiedOutput:
     """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align
-    + w_ctc_tts * ctc_tts (weights from cfg.loss). Each part is a float32 scalar: the mean over its
+    + w_ctc_tts * ctc_tts + w_advance * advance (weights from cfg.loss). Each part is a float32 scalar: the mean over its
     items (0 when the batch has none, see `counts`)."""
 
     loss: torch.Tensor
@@ -57,6 +59,7 @@ class UnifiedOutput:
     ctc: torch.Tensor  # auxiliary CTC (cfg.loss.ctc > 0 and ASR rows in the batch), else 0
     align: torch.Tensor  # guided attention (cfg.loss.align > 0 and TTS rows in the batch), else 0
     ctc_tts: torch.Tensor  # CTC of the TTS text on TTS rows' audio (cfg.loss.ctc_tts > 0), else 0
+    advance: torch.Tensor  # CE of the text pointer's advance head (cfg.pointer.enabled), else 0
 
 
 @dataclass
@@ -101,6 +104,8 @@ class UnifiedLM(nn.Module):
         self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
         # Guided attention (cfg.loss.align > 0): the attention modules whose probabilities the loss reads.
         self._align_modules = attention_modules(backbone.lm, cfg.loss.align_layers) if cfg.loss.align > 0 else []
+        pc = cfg.pointer  # the TTS text pointer (pointer.py), or None
+        self.pointer = TextPointer(backbone.hidden_size, pc.before, pc.after, pc.max_advance) if pc.enabled else None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -208,8 +213,12 @@ class UnifiedLM(nn.Module):
         text_mask = batch.text_targets != IGNORE_INDEX  # [B, L]
         n_text = int(text_mask.sum())
         inputs = self._noisy_targets(batch, generator)  # the batch as the model's inputs see it
+        embeds = self.embed(inputs)  # [B, L, H]
+        window = None
+        if self.pointer is not None:
+            embeds, window = self._add_pointer(embeds, batch)
         with capture_attention(self._align_modules) as attentions:
-            out = self.step(self.embed(inputs), batch.attention_mask, batch.position_ids,
+            out = self.step(embeds, batch.attention_mask, batch.position_ids,
                             logits_mask=text_mask, compute_logits=n_text > 0)
         zero = out.hidden.new_zeros((), dtype=torch.float32)
         align, n_align = zero, 0
@@ -220,7 +229,12 @@ class UnifiedLM(nn.Module):
         if n_text:
             text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask],  # [N, V]
                                       label_smoothing=self.cfg.loss.label_smoothing)
-        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero, inputs.patches)
+        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero, inputs.patches, window)
+        advance, n_advance = zero, 0
+        if window is not None and n_flow:
+            target = batch.advance[batch.flow_mask].clamp(max=self.pointer.max_advance)  # [N]
+            advance = F.cross_entropy(self.pointer.advance_logits(out.hidden[batch.flow_mask]).float(), target)
+            n_advance = n_flow
         stop_mask = batch.stop_mask  # [B, L]
         n_stop = int(stop_mask.sum())
         stop = zero
@@ -231,9 +245,30 @@ class UnifiedLM(nn.Module):
         ctc, n_ctc = self._ctc_loss(out.hidden, batch, *self._asr_ctc_rows(batch, text_mask)) if w.ctc > 0 else (zero, 0)
         ctc_tts, n_ctc_tts = self._ctc_loss(out.hidden, batch, *self._tts_ctc_rows(batch)) if w.ctc_tts > 0 else (zero, 0)
         loss = (w.text_ce * text_ce + w.flow * flow + w.stop * stop + w.ctc * ctc + w.align * align
-                + w.ctc_tts * ctc_tts)
-        counts = LossCounts(n_text, n_flow, n_stop, n_ctc, n_align, n_ctc_tts)
-        return UnifiedOutput(loss, text_ce, flow, stop, counts, ctc, align, ctc_tts)
+                + w.ctc_tts * ctc_tts + w.advance * advance)
+        counts = LossCounts(n_text, n_flow, n_stop, n_ctc, n_align, n_ctc_tts, n_advance)
+        return UnifiedOutput(loss, text_ce, flow, stop, counts, ctc, align, ctc_tts, advance)
+
+    def _add_pointer(self, embeds: torch.Tensor, batch: SequenceBatch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Add the text pointer's window (pointer.py) to the input embedding at every flow_mask
+        position; returns (embeds, window [B, L, H] zero elsewhere), or (embeds, None) for a batch
+        without TTS rows. Every TTS row must carry its alignment (batch.pointer)."""
+        spans = tts_text_spans(batch)
+        if not spans:
+            return embeds, None
+        flow = batch.flow_mask  # [B, L]
+        if bool((batch.pointer[flow] < 0).any()):
+            raise ValueError("pointer.enabled but a TTS row has no text alignment (unit_starts): train on a manifest "
+                             "written by `holitok-align` (unified_lm/aligner)")
+        ids, counts = row_units(batch.input_ids, spans, self.text_tokenizer.special.pad if self.text_tokenizer else 0)
+        unit_embeds = self.backbone.embed_tokens(ids)  # [R, U, H]
+        row_of = torch.full((batch.input_ids.shape[0],), -1, dtype=torch.long, device=ids.device)
+        row_of[torch.tensor([b for b, _ in spans], device=ids.device)] = torch.arange(len(spans), device=ids.device)
+        rows = row_of[:, None].expand_as(flow)[flow]  # [N]: each flow position's span row
+        vectors = self.pointer.window(unit_embeds[rows], counts[rows], batch.pointer[flow])  # [N, H]
+        window = torch.zeros_like(embeds)
+        window[flow] = vectors.to(embeds.dtype)
+        return embeds + window, window
 
     def _asr_ctc_rows(self, batch: SequenceBatch, text_mask: torch.Tensor) -> tuple[list[int], list[torch.Tensor]]:
         """ASR rows (audio and text targets; TTS rows have no text loss) and their transcripts: the
@@ -292,7 +327,8 @@ class UnifiedLM(nn.Module):
         return replace(batch, patches=noisy)
 
     def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch, generator: Optional[torch.Generator],
-                   zero: torch.Tensor, input_patches: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
+                   zero: torch.Tensor, input_patches: Optional[torch.Tensor] = None,
+                   window: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
         """Flow matching on the target patches, conditioned on the hidden state one position before.
         `input_patches` [B, Na, P, D] raw: what the DiT history is cut from (default: batch.patches;
         training passes the noised inputs of audio_in.tts_input_noise); the targets are always clean."""
@@ -304,6 +340,8 @@ class UnifiedLM(nn.Module):
         z_in = z if input_patches is None or input_patches is batch.patches else \
             self.latent_norm.normalize(input_patches)  # [B, Na, P, D]
         cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
+        if window is not None:  # the text pointer: + window + the patch's advance (teacher-forced)
+            cond = self.pointer.condition(cond, window[batch.flow_mask], batch.advance[batch.flow_mask])
         k = self.cfg.dit.history_patches
         history = history_mask = None
         if k > 0:

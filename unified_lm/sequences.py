@@ -53,10 +53,17 @@ class TextSegment:
 @dataclass(frozen=True, eq=False)
 class AudioSegment:
     """latents [T, D] (raw, un-normalised, T >= 1 frames). `target`: generated patches (flow + stop
-    losses); otherwise context (prompt or ASR input)."""
+    losses); otherwise context (prompt or ASR input).
+
+    `unit_starts` (target segments, the TTS text pointer, pointer.py): the latent frame at which
+    each text unit the segment speaks starts (non-decreasing, from a forced aligner), and
+    `unit_first`: the index of its first unit in the row's TTS text units (prompt transcript units
+    + the space between them come first)."""
 
     latents: torch.Tensor
     target: bool = False
+    unit_starts: Optional[tuple[int, ...]] = None
+    unit_first: int = 0
 
 
 Segment = Union[TextSegment, AudioSegment]
@@ -68,14 +75,20 @@ def tts_text(prompt_text: str, target_text: str) -> str:
 
 
 def tts_segments(special: SpecialTokens, text_ids: Sequence[int], prompt_latents: Optional[torch.Tensor] = None,
-                 target_latents: Optional[torch.Tensor] = None) -> list[Segment]:
+                 target_latents: Optional[torch.Tensor] = None, unit_starts: Optional[Sequence[int]] = None,
+                 unit_first: int = 0) -> list[Segment]:
     """<|tts|> text <|audio_start|> [prompt] [target]. Without `target_latents` this is the
-    generation prefix (the next patch is predicted from the last position)."""
+    generation prefix (the next patch is predicted from the last position). `unit_starts` /
+    `unit_first`: the target's text alignment (AudioSegment)."""
     segments: list[Segment] = [TextSegment((special.tts, *text_ids, special.audio_start))]
     if prompt_latents is not None:
         segments.append(AudioSegment(prompt_latents, target=False))
     if target_latents is not None:
-        segments.append(AudioSegment(target_latents, target=True))
+        starts = None if unit_starts is None else tuple(int(x) for x in unit_starts)
+        if starts is not None and unit_first + len(starts) > len(text_ids):
+            raise ValueError(f"the target's text alignment covers units {unit_first}..{unit_first + len(starts) - 1} "
+                             f"but the TTS text has {len(text_ids)} units")
+        segments.append(AudioSegment(target_latents, target=True, unit_starts=starts, unit_first=unit_first))
     return segments
 
 
@@ -111,6 +124,11 @@ class SequenceBatch:
     stop_mask: torch.Tensor  # [B, L] bool; positions with a stop label
     stop_targets: torch.Tensor  # [B, L] float; 1 at the last target patch, 0 elsewhere
     lengths: torch.Tensor  # [B] long; real positions per row
+    # The TTS text pointer (only where the target segment has `unit_starts`, else -1): at a
+    # flow_mask position, the index (in the row's TTS text units) of the first unit not yet started
+    # when the patch it conditions begins, and how many units start within that patch.
+    pointer: torch.Tensor  # [B, L] long
+    advance: torch.Tensor  # [B, L] long
 
     def to(self, device: torch.device) -> "SequenceBatch":
         return SequenceBatch(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
@@ -136,10 +154,26 @@ class _Row:
     patches: list[torch.Tensor]  # each [P, D]
     frame_masks: list[torch.Tensor]  # each [P]
     is_target: list[bool]
+    pointer: list[int]  # per patch: first unit not started at the patch's first frame (-1: none)
+    advance: list[int]  # per patch: units starting within the patch (-1: none)
+
+
+def _unit_pointer(seg: AudioSegment, n_patches: int, patch_size: int) -> tuple[list[int], list[int]]:
+    """Per patch of `seg`: (pointer, advance) from its unit_starts, or -1s without them."""
+    if seg.unit_starts is None:
+        return [-1] * n_patches, [-1] * n_patches
+    starts = torch.tensor(seg.unit_starts, dtype=torch.long)
+    if starts.numel() and (bool((starts[1:] < starts[:-1]).any()) or int(starts[0]) < 0
+                           or int(starts[-1]) >= seg.latents.shape[0]):
+        raise ValueError(f"unit_starts must be non-decreasing frame indices in [0, {seg.latents.shape[0]}), "
+                         f"got {list(seg.unit_starts)[:8]}...")
+    edges = torch.arange(n_patches + 1) * patch_size  # [N + 1] first frame of each patch
+    started = torch.searchsorted(starts, edges)  # [N + 1]: units starting before each edge
+    return (seg.unit_first + started[:-1]).tolist(), (started[1:] - started[:-1]).tolist()
 
 
 def _flatten(segments: Sequence[Segment], patch_size: int, latent_dim: int, pad_id: int) -> _Row:
-    row = _Row([], [], [], [], [], [])
+    row = _Row([], [], [], [], [], [], [], [])
     for seg in segments:
         if isinstance(seg, TextSegment):
             row.ids += list(seg.ids)
@@ -149,6 +183,9 @@ def _flatten(segments: Sequence[Segment], patch_size: int, latent_dim: int, pad_
         if seg.latents.dim() != 2 or seg.latents.shape[1] != latent_dim or seg.latents.shape[0] == 0:
             raise ValueError(f"audio segment latents must be [T >= 1, {latent_dim}], got {tuple(seg.latents.shape)}")
         patches, mask = patchify(seg.latents, patch_size)  # [N, P, D], [N, P]
+        pointer, advance = _unit_pointer(seg, patches.shape[0], patch_size)
+        row.pointer += pointer
+        row.advance += advance
         for n in range(patches.shape[0]):
             row.ids.append(pad_id)
             row.text_loss.append(False)
@@ -197,6 +234,10 @@ def build_batch(examples: Sequence[Sequence[Segment]], patch_size: int, latent_d
         out.stop_mask[j, :n] = torch.tensor(stop)
         out.stop_targets[j, :n] = torch.tensor(labels)
         out.lengths[j] = n
+        for i in range(n - 1):
+            if flow[i]:  # the patch at i + 1 is generated from position i
+                out.pointer[j, i] = row.pointer[row.patch_index[i + 1]]
+                out.advance[j, i] = row.advance[row.patch_index[i + 1]]
         if k:
             out.patches[j, :k] = torch.stack(row.patches).to(out.patches.dtype)  # [k, P, D]
             out.frame_mask[j, :k] = torch.stack(row.frame_masks)  # [k, P]
@@ -225,4 +266,6 @@ def _empty(b: int, length: int, n_patches: int, patch_size: int, latent_dim: int
         stop_mask=zeros(b, length, dtype=torch.bool),
         stop_targets=zeros(b, length, dtype=torch.float32),
         lengths=zeros(b),
+        pointer=torch.full((b, length), -1, dtype=torch.long),
+        advance=torch.full((b, length), -1, dtype=torch.long),
     )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Unified AR+DiT model, end to end (SPEC 2), stage-gated (icefall style):
 #   0 latents   holitok-tokenizer extract on train/dev/test (+ the Seed-TTS-style held-out list's cuts)
-#   1 stats     check latent_stats.json (written by extract) is complete
+#   1 stats     check latent_stats.json (written by extract) is complete; when the configs enable the
+#               TTS text pointer (model.pointer.enabled): train the CTC aligner on the train latents
+#               (holitok-align, ALIGN_STEPS=1500) and write cuts_aligned.jsonl.gz for train and dev
 #   2 tts-only  holitok-train unified conf/${CONF}_tts_only.yaml
 #   3 unified   holitok-train unified conf/${CONF}_joint.yaml, DiT + stop head initialised from stage 2
 #   4 decode    holitok-asr on test; holitok-tts on the held-out Seed-TTS list
@@ -33,11 +35,21 @@ done
 case "$CONF" in tiny|paper) ;; *) echo "run.sh: CONF must be tiny or paper, got $CONF" >&2; exit 2 ;; esac
 LAT=$EXP_DIR/latents
 mkdir -p "$EXP_DIR"
+pointer_on() {  # 1 if CONFIG_FILE (+ the command-line overrides) enables the TTS text pointer, else 0
+  "$BIN/python" -c "import sys; from unified_lm.train.config import load_train_config as l
+print(int(l(sys.argv[1], sys.argv[2:]).model.pointer.enabled))" "$1" ${overrides[@]+"${overrides[@]}"}
+}
+POINTER=$(pointer_on "recipes/unified/conf/${CONF}_tts_only.yaml")
+if [ "$POINTER" != "$(pointer_on "recipes/unified/conf/${CONF}_joint.yaml")" ]; then
+  echo "run.sh: the tts_only and joint configs must agree on model.pointer.enabled" >&2; exit 2
+fi
+CUTS=cuts_with_latents.jsonl.gz
+if [ "$POINTER" = 1 ]; then CUTS=cuts_aligned.jsonl.gz; fi  # the pointer trains on the aligner's unit_starts
 
 train() {  # train CONFIG_FILE EXP [key=value ...]
   local conf=$1 exp=$2; shift 2
-  local args=(unified "$conf" "exp_dir=$exp" "data.train_manifest=$LAT/train/cuts_with_latents.jsonl.gz"
-              "data.dev_manifest=$LAT/dev/cuts_with_latents.jsonl.gz" "data.latent_stats=$LAT/train/latent_stats.json"
+  local args=(unified "$conf" "exp_dir=$exp" "data.train_manifest=$LAT/train/$CUTS"
+              "data.dev_manifest=$LAT/dev/$CUTS" "data.latent_stats=$LAT/train/latent_stats.json"
               "model.tokenizer_ref=$TOKENIZER_DIR")
   if [ -n "$QWEN_DIR" ]; then args+=("model.backbone.pretrained=$QWEN_DIR" "model.backbone.config_name=null"); fi
   if [ "$NGPU" -gt 1 ]; then
@@ -67,6 +79,14 @@ assert len(s["mean"]) == d == len(s["std"]) and s["count"] > 0, "latent_stats.js
 assert all(math.isfinite(v) for v in s["mean"] + s["std"]) and min(s["std"]) > 0, "latent_stats.json has bad values"
 print(f"stats: {s['count']} frames, D={d}, {s['frame_rate']} Hz, std in [{min(s['std']):.3g}, {max(s['std']):.3g}]")
 PY
+  if [ "$POINTER" = 1 ]; then
+    "$BIN/holitok-align" train --manifest "$LAT/train/cuts_with_latents.jsonl.gz" --out "$EXP_DIR/aligner" \
+      --steps "${ALIGN_STEPS:-1500}"
+    for split in train dev; do
+      "$BIN/holitok-align" extract --aligner "$EXP_DIR/aligner" --manifest "$LAT/$split/cuts_with_latents.jsonl.gz" \
+        --out "$LAT/$split/cuts_aligned.jsonl.gz"
+    done
+  fi
   done_stage 1
 fi
 

@@ -24,11 +24,13 @@ from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from unified_lm.generate.kv import CachedBackbone
 from unified_lm.generate.options import GenerationInputError, TTSOptions
 from unified_lm.model import UnifiedLM
 from unified_lm.patch_encoder import PatchEncoderCache
+from unified_lm.pointer import unit_offset
 from unified_lm.sequences import SequenceBatch, tts_segments, tts_text
 from unified_lm.text_tokenizer import UnencodableTextError, normalize_text
 
@@ -68,6 +70,7 @@ class _Prepared:
     ids: list[int]
     prompt: Optional[torch.Tensor]  # [T, D]
     cap: int  # max patches to generate
+    first_unit: int  # index of the target text's first unit (the text pointer's start)
 
 
 def row_seed(seed: int, utt_id: str) -> int:
@@ -120,7 +123,8 @@ class TTSEngine:
         if cap < opt.min_patches:
             raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
                                        f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
-        return _Prepared(ids, prompt, cap)
+        first = unit_offset(self.model.text_tokenizer, request.prompt_text, cfg.text_tokenizer.tts_units)
+        return _Prepared(ids, prompt, cap, first)
 
     def generate(self, requests: Sequence[TTSRequest]) -> list[TTSLatents]:
         """Offline: run `steps` to the end and collect each row's latents."""
@@ -146,6 +150,11 @@ class TTSEngine:
         batch = model.build([tts_segments(special, x.ids, x.prompt) for x in prepared]).to(device)
         kv = CachedBackbone(model)
         prefix, pcache = self._embed_prefix(batch)  # [B, L, H]
+        pointer = None if model.pointer is None else _PointerState.start(model, prepared, device)
+        if pointer is not None:  # the first target patch is conditioned by each row's last prefix position
+            last = batch.lengths.to(device) - 1  # [B]
+            rows = torch.arange(len(prepared), device=device)
+            prefix = prefix.index_put((rows, last), prefix[rows, last] + pointer.window.to(prefix.dtype))
         hidden, _ = kv.prefill(prefix, batch.lengths)  # [B, H]
         hist, hist_mask = _initial_history(model.latent_norm.normalize(batch.patches), batch.frame_mask,
                                            batch.patch_valid.sum(dim=1), k)
@@ -168,14 +177,18 @@ class TTSEngine:
                 pcache = None if pcache is None else pcache.select(keep.to(device))
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
+                pointer = None if pointer is None else pointer.select(keep.to(device))
+            cond = hidden if pointer is None else pointer.advance(model, hidden)  # [A, H]
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
             noise = opt.temperature * noise
-            x = model.head.sample(hidden, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
+            x = model.head.sample(cond, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
                                   solver=opt.solver, noise=noise).float()  # [A, P, D] normalised
             count[active] += 1
             yield TTSStepOutput(list(active), model.latent_norm.denormalize(x).cpu(), finished)
             ones = torch.ones(len(active), 1, p, dtype=torch.bool, device=device)  # [A, 1, P]
             emb, pcache = model.audio_in.step(x[:, None], ones, pcache)  # [A, 1, H]
+            if pointer is not None:  # the window of the next patch goes in with this one
+                emb = emb + pointer.window[:, None].to(emb.dtype)
             hidden, _ = kv.step(emb.to(hidden.dtype))  # [A, H]
             if hist is not None:
                 hist = torch.cat([hist[:, p:], x.to(hist.dtype)], dim=1)  # [A, K*P, D]
@@ -193,6 +206,39 @@ class TTSEngine:
         audio, pcache = model.audio_in.step(z, batch.frame_mask, None, batch.patch_valid)  # [B, Na, H]
         index = batch.patch_index.clamp(min=0)[..., None].expand(-1, -1, tokens.shape[-1])  # [B, L, H]
         return torch.where(batch.audio_slot[..., None], audio.to(tokens.dtype).gather(1, index), tokens), pcache
+
+
+@dataclass
+class _PointerState:
+    """The text pointer of the active rows (pointer.py): fractional position `pos` [A] in units,
+    the rows' unit embeddings [A, U, H] and counts [A], and the window of the patch to generate next."""
+
+    pos: torch.Tensor
+    unit_embeds: torch.Tensor
+    counts: torch.Tensor
+    window: torch.Tensor
+
+    @classmethod
+    def start(cls, model: UnifiedLM, prepared: Sequence[_Prepared], device: torch.device) -> "_PointerState":
+        ids = nn.utils.rnn.pad_sequence([torch.tensor(x.ids, dtype=torch.long) for x in prepared], batch_first=True,
+                                        padding_value=model.text_tokenizer.special.pad).to(device)  # [B, U]
+        counts = torch.tensor([len(x.ids) for x in prepared], dtype=torch.long, device=device)
+        pos = torch.tensor([float(x.first_unit) for x in prepared], device=device)
+        unit_embeds = model.backbone.embed_tokens(ids)  # [B, U, H]
+        return cls(pos, unit_embeds, counts, model.pointer.window(unit_embeds, counts, pos.long()))
+
+    def select(self, keep: torch.Tensor) -> "_PointerState":
+        return _PointerState(self.pos[keep], self.unit_embeds[keep], self.counts[keep], self.window[keep])
+
+    def advance(self, model: UnifiedLM, hidden: torch.Tensor) -> torch.Tensor:
+        """Move by the expected advance; return the DiT condition of this patch (its window and the
+        whole units the move crossed) and set `window` to the next patch's."""
+        new = torch.minimum(self.pos + model.pointer.expected_advance(hidden), self.counts.float())  # [A]
+        crossed = new.floor().long() - self.pos.floor().long()  # [A]
+        cond = model.pointer.condition(hidden, self.window, crossed)
+        self.pos = new
+        self.window = model.pointer.window(self.unit_embeds, self.counts, new.floor().long())
+        return cond
 
 
 def _initial_history(z: torch.Tensor, frame_mask: torch.Tensor, counts: torch.Tensor,

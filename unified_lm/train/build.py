@@ -85,7 +85,7 @@ def build_streams(cfg: UnifiedTrainConfig, corpus: LatentCorpus, tok: TextTokeni
                              num_buckets=d.num_buckets, shuffle=d.shuffle, seed=cfg.seed,
                              world_size=runtime.world_size, rank=runtime.rank, frame_rate=cfg.model.frame_rate,
                              position=positions.get(task), masker=build_masker(cfg) if task == "asr" else None,
-                             tts_units=cfg.model.text_tokenizer.tts_units)
+                             tts_units=cfg.model.text_tokenizer.tts_units, aligned=cfg.model.pointer.enabled)
             for task, w in weights.items() if w > 0}
 
 

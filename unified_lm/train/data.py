@@ -25,7 +25,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal, Optional, Sequence
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from holitok_common.data.manifests import cut_speaker, cut_text
 from holitok_common.train.checkpoint import DataPosition
 from holitok_common.train.data_stream import EpochStream
 from unified_lm.sequences import Segment, asr_segments, tts_segments, tts_text
+from unified_lm.pointer import unit_offset
 from unified_lm.text_tokenizer import TextTokenizer, TextUnits
 
 Task = Literal["tts", "asr"]
@@ -49,6 +50,7 @@ class Utterance:
     speaker: str
     latents_path: str
     num_frames: int
+    unit_starts: Optional[tuple[int, ...]] = None  # per TTS text unit: its first latent frame (holitok-align)
 
     def latents(self) -> torch.Tensor:
         """[T, D] float32 raw latents (the tokenizer's scale)."""
@@ -71,8 +73,9 @@ class LatentCorpus:
             if "latents_path" not in custom or "num_frames" not in custom:
                 raise ValueError(f"{self.manifest}: cut {cut.id} has no custom latents_path/num_frames; this must be "
                                  "a manifest written by `holitok-tokenizer extract` (cuts_with_latents.jsonl.gz)")
+            starts = custom.get("unit_starts")
             self.utts[cut.id] = Utterance(cut.id, cut_text(cut), cut_speaker(cut), str(custom["latents_path"]),
-                                          int(custom["num_frames"]))
+                                          int(custom["num_frames"]), None if starts is None else tuple(starts))
         if not self.utts:
             raise ValueError(f"{self.manifest}: the manifest holds no cuts")
         self.by_speaker: dict[str, list[str]] = defaultdict(list)
@@ -96,12 +99,25 @@ class LatentCorpus:
 
 
 def tts_example(tok: TextTokenizer, target: Utterance, prompt: Utterance | None,
-                units: TextUnits = "tokens") -> list[Segment]:
+                units: TextUnits = "tokens", aligned: bool = False) -> list[Segment]:
     """<|tts|> prompt text + target text <|audio_start|> prompt patches, target patches (flow + stop).
-    `units`: the model's text_tokenizer.tts_units (as the TTS engine encodes)."""
-    text = tts_text(prompt.text if prompt else "", target.text)
-    return tts_segments(tok.special, tok.encode(text, units=units), prompt.latents() if prompt else None,
-                        target.latents())
+    `units`: the model's text_tokenizer.tts_units (as the TTS engine encodes). `aligned` (the text
+    pointer, pointer.py): the target carries its unit alignment (Utterance.unit_starts)."""
+    prompt_text = prompt.text if prompt else ""
+    ids = tok.encode(tts_text(prompt_text, target.text), units=units)
+    starts, first = None, 0
+    if aligned:
+        if target.unit_starts is None:
+            raise ValueError(f"cut {target.cut_id} has no unit_starts (text alignment) but pointer.enabled needs one: "
+                             "train on the manifest `holitok-align extract` writes")
+        first = unit_offset(tok, prompt_text, units)
+        if first + len(target.unit_starts) != len(ids):
+            raise ValueError(f"cut {target.cut_id}: its alignment has {len(target.unit_starts)} units but its text encodes "
+                             f"to {len(ids) - first} {units}; the alignment was made for other text units")
+        starts = target.unit_starts
+    return tts_segments(tok.special, ids, prompt.latents() if prompt else None, target.latents(), starts, first)
+
+
 
 
 @dataclass(frozen=True)
@@ -165,9 +181,9 @@ class TaskStream:
     def __init__(self, task: Task, corpus: LatentCorpus, tok: TextTokenizer, *, max_frames: int,
                  max_prompt_frames: int, num_buckets: int, shuffle: bool, seed: int, world_size: int, rank: int,
                  frame_rate: float, position: DataPosition | None = None, masker: LatentMasker | None = None,
-                 tts_units: TextUnits = "tokens"):
+                 tts_units: TextUnits = "tokens", aligned: bool = False):
         self.task, self.corpus, self.tok, self.seed, self.masker = task, corpus, tok, seed, masker
-        self.tts_units = tts_units
+        self.tts_units, self.aligned = tts_units, aligned
         self.max_prompt_frames = max_prompt_frames
         longest = max_frames - max_prompt_frames if task == "tts" else max_frames
         too_long = [u.cut_id for u in corpus.utts.values() if u.num_frames > longest]
@@ -206,5 +222,5 @@ class TaskStream:
                 continue
             prompt = self.corpus.prompt_for(cut_id, self.seed, epoch, self.max_prompt_frames)
             frames += prompt.num_frames if prompt else 0
-            examples.append(tts_example(self.tok, utt, prompt, self.tts_units))
+            examples.append(tts_example(self.tok, utt, prompt, self.tts_units, self.aligned))
         return TaskBatch(self.task, examples, list(cut_ids), frames)

@@ -50,9 +50,9 @@ class EvalResult:
 
 class Evaluator:
     def __init__(self, corpus: LatentCorpus, tok: TextTokenizer, *, num_tts: int, num_asr: int, seed: int,
-                 max_prompt_frames: int, batch_size: int = 8, tts_units: TextUnits = "tokens"):
+                 max_prompt_frames: int, batch_size: int = 8, tts_units: TextUnits = "tokens", aligned: bool = False):
         ids = sorted(corpus.utts)
-        self.tts = [tts_example(tok, corpus.utts[c], corpus.prompt_for(c, seed, 0, max_prompt_frames), tts_units)
+        self.tts = [tts_example(tok, corpus.utts[c], corpus.prompt_for(c, seed, 0, max_prompt_frames), tts_units, aligned)
                     for c in ids[:num_tts]]
         self.asr_utts = [corpus.utts[c] for c in ids[:num_asr]]
         self.asr = [asr_example(tok, u) for u in self.asr_utts]

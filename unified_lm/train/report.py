@@ -42,7 +42,8 @@ def report(run_dir: Path, manifest: str, max_utts: int | None = None) -> dict:
     if max_utts is None:
         max_utts = len(corpus)
     evaluator = Evaluator(corpus, trained.text_tokenizer, num_tts=max_utts, num_asr=max_utts, seed=cfg.seed,
-                          max_prompt_frames=cfg.data.max_prompt_frames, tts_units=trained.cfg.text_tokenizer.tts_units)
+                          max_prompt_frames=cfg.data.max_prompt_frames, tts_units=trained.cfg.text_tokenizer.tts_units,
+                          aligned=trained.cfg.pointer.enabled)
     after = evaluator.run(trained, contextlib.nullcontext)  # fp32 on CPU
     before = evaluator.run(initial, contextlib.nullcontext)
     result = {"checkpoint": str(ckpt), "manifest": manifest, "utterances": min(max_utts, len(corpus)),

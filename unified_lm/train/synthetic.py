@@ -5,7 +5,8 @@
 The latents are LEARNABLE, not noise: each character of the transcript becomes `frames_per_char`
 frames of a fixed random vector for that character, plus a per-speaker offset and a little noise.
 So ASR can learn to read the text back and TTS can learn to produce it, and a smoke run shows
-falling losses within minutes. No audio exists: the cuts' recordings point at absent files.
+falling losses within minutes. The exact character alignment is known and written as each cut's
+`unit_starts` (what `holitok-align extract` writes for real data; the TTS text pointer reads it). No audio exists: the cuts' recordings point at absent files.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def write_fake_split(out_dir: str | Path, texts: list[str], speakers: int, seed:
         total, total_sq, count = total + latents.sum(0), total_sq + (latents.astype(np.float64) ** 2).sum(0), count + len(latents)
         info = AudioInfo(sample_rate=16000, channels=1, num_samples=len(latents) * 640)  # 25 Hz frames
         cuts.append(make_cut(cut_id, f"audio/{cut_id}.flac", info, text, f"spk{speaker}",
-                             custom={"split": split, "latents_path": str(path), "num_frames": len(latents)}))
+                             custom={"split": split, "latents_path": str(path), "num_frames": len(latents),
+                                     "unit_starts": list(range(0, len(latents), frames_per_char))}))
     manifest = save_cuts(cuts, out / "cuts_with_latents.jsonl.gz")
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 1e-8))

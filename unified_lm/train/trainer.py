@@ -34,7 +34,7 @@ from unified_lm.train.data import LatentCorpus, TaskStream, task_for_step
 from unified_lm.train.evaluate import Evaluator
 from unified_lm.train.units import UnifiedUnit, init_from_checkpoint
 
-METRIC_NAMES = ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts")
+METRIC_NAMES = ("text_ce", "flow", "stop", "ctc", "align", "ctc_tts", "advance")
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Meter:
 
     def add(self, out, positions: int, frames: int) -> None:
         counts = (out.counts.text_tokens, out.counts.flow_patches, out.counts.stop_positions, out.counts.ctc_utterances,
-                  out.counts.align_rows, out.counts.ctc_tts_rows)
+                  out.counts.align_rows, out.counts.ctc_tts_rows, out.counts.advance_positions)
         for name, n in zip(METRIC_NAMES, counts):
             if n == 0:
                 continue
@@ -120,7 +120,7 @@ def setup(cfg: UnifiedTrainConfig) -> Run:
         num_asr = cfg.eval.num_asr if cfg.task_mix.asr > 0 else 0  # a TTS-only model cannot transcribe
         evaluator = Evaluator(LatentCorpus(cfg.data.dev_manifest), tok, num_tts=cfg.eval.num_tts, num_asr=num_asr,
                               seed=cfg.seed, max_prompt_frames=cfg.data.max_prompt_frames,
-                              tts_units=cfg.model.text_tokenizer.tts_units)
+                              tts_units=cfg.model.text_tokenizer.tts_units, aligned=cfg.model.pointer.enabled)
     logger = RunLogger(Path(cfg.exp_dir) / "tensorboard", enabled=runtime.is_main, total_steps=cfg.steps,
                        initial_step=state.step)
     if resume_from is not None:

@@ -1,0 +1,141 @@
+"""The TTS text pointer (unified_lm/pointer.py): the per-patch pointer/advance of a row from its
+unit alignment, what the training loss reads, KV-cached generation == recompute through the
+training path with the engine's pointer trajectory, and the errors a user can hit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from holitok_common.config import ConfigError
+from test_generate_fixtures import tiny_lm
+from unified_lm.config import load_unified_config
+from unified_lm.generate import TTSEngine, TTSOptions, TTSRequest, row_seed
+from unified_lm.model import history_windows
+from unified_lm.pointer import unit_offset
+from unified_lm.sequences import build_batch, tts_segments, tts_text
+
+POINTER = {"enabled": True, "before": 2, "after": 3, "max_advance": 4}
+OPTS = TTSOptions(steps=3, cfg_scale=1.5, temperature=0.7, stop_threshold=0.6, max_seconds=2.0, seed=5)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    m = tiny_lm(tmp_path_factory.mktemp("pointer"), text_tokenizer={"tts_units": "chars"}, pointer=POINTER)
+    with torch.no_grad():  # a spread-out advance head (a fresh one would be near-uniform over 0..4)
+        m.pointer.advance_head.weight.mul_(20)
+        m.pointer.outside.normal_(0, 1)
+    return m
+
+
+def test_pointer_and_advance_of_a_row():
+    """P = 4; target of 10 frames (3 patches), its units start at frames 0 1 5 6 9, the first of
+    them is unit 3 of the TTS text: patch 0 starts at unit 3 and covers 2 units, patch 1 at 5
+    (2 units), patch 2 at 7 (1 unit). They sit at the positions that condition those patches."""
+    special = type("S", (), {"tts": 1, "audio_start": 2})
+    segs = tts_segments(special, [10, 11, 12, 13, 14, 15, 16, 17], torch.zeros(5, 3), torch.zeros(10, 3),
+                        unit_starts=[0, 1, 5, 6, 9], unit_first=3)
+    batch = build_batch([segs], 4, 3, pad_id=0)
+    flow = batch.flow_mask[0]
+    assert batch.pointer[0][flow].tolist() == [3, 5, 7]
+    assert batch.advance[0][flow].tolist() == [2, 2, 1]
+    assert (batch.pointer[0][~flow] == -1).all() and (batch.advance[0][~flow] == -1).all()
+    no_alignment = build_batch([tts_segments(special, [10, 11], None, torch.zeros(10, 3))], 4, 3, pad_id=0)
+    assert (no_alignment.pointer == -1).all()
+    with pytest.raises(ValueError, match="non-decreasing"):
+        build_batch([tts_segments(special, list(range(10, 18)), None, torch.zeros(10, 3), [0, 5, 1])], 4, 3, 0)
+    with pytest.raises(ValueError, match="covers units"):
+        tts_segments(special, [10, 11], None, torch.zeros(10, 3), [0, 5, 6], unit_first=1)
+
+
+def aligned_row(model, text: str, prompt_text: str, prompt: torch.Tensor, target: torch.Tensor, starts):
+    tok, units = model.text_tokenizer, model.cfg.text_tokenizer.tts_units
+    ids = tok.encode(tts_text(prompt_text, text), units=units)
+    return tts_segments(tok.special, ids, prompt, target, starts, unit_offset(tok, prompt_text, units))
+
+
+def test_training_loss_reads_the_window_and_trains_the_advance_head(model):
+    g = torch.Generator().manual_seed(0)
+    prompt, target = torch.randn(7, 32, generator=g), torch.randn(14, 32, generator=g)
+    row = aligned_row(model, "the dog", "a cat", prompt, target, [0, 1, 3, 5, 8, 9, 12])
+    batch = model.build([row])
+    model.train()
+    try:
+        out = model(batch, generator=torch.Generator().manual_seed(1))
+        assert out.counts.advance_positions == out.counts.flow_patches == 4
+        assert out.advance > 0 and torch.isfinite(out.loss)
+        out.loss.backward()
+        for part in (model.pointer.window_proj.weight, model.pointer.advance_head.weight,
+                     model.pointer.advance_embed.weight):
+            assert part.grad is not None and part.grad.abs().sum() > 0
+        model.zero_grad()
+        # the flow loss sees where the pointer is: shift every patch's pointer by one unit
+        shifted = model.build([row])
+        shifted.pointer[shifted.flow_mask] += 1
+        a = model(batch, generator=torch.Generator().manual_seed(1)).flow
+        b = model(shifted, generator=torch.Generator().manual_seed(1)).flow
+        assert not torch.isclose(a, b)
+        with pytest.raises(ValueError, match="no text alignment"):
+            model(model.build([aligned_row(model, "the dog", "a cat", prompt, target, None)]))
+    finally:
+        model.eval()
+        model.zero_grad()
+
+
+@torch.no_grad()
+def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor, bool, list[int]]:
+    """Every step re-runs the whole sequence through the TRAINING path (`embed` + `_add_pointer`
+    from build_batch's pointer), with the alignment the engine's pointer has made so far: the units
+    its advance crossed at patch k start at patch k's first frame. A zero placeholder patch after the
+    generated ones makes the last real position a flow position (the causal backbone never sees it)."""
+    tok, cfg, p = model.text_tokenizer, model.cfg, model.cfg.patch_size
+    units = cfg.text_tokenizer.tts_units
+    ids = tok.encode(tts_text(request.prompt_text, request.text), units=units)
+    first = unit_offset(tok, request.prompt_text, units)
+    cap = TTSEngine(model, opt).prepare(request).cap
+    gen = torch.Generator().manual_seed(row_seed(opt.seed, request.utt_id))
+    patches: list[torch.Tensor] = []
+    starts: list[int] = []
+    pos = float(first)
+    while True:
+        target = torch.cat(patches + [torch.zeros(p, cfg.latent_dim)])
+        batch = model.build([tts_segments(tok.special, ids, request.prompt_latents, target, starts, first)])
+        embeds, window = model._add_pointer(model.embed(batch), batch)
+        hidden = model.step(embeds, batch.attention_mask, batch.position_ids, compute_logits=False).hidden[:, -2]
+        if len(patches) >= opt.min_patches and torch.sigmoid(model.predict_stop(hidden)).item() > opt.stop_threshold:
+            return torch.cat(patches), True, starts
+        if len(patches) >= cap:
+            return torch.cat(patches), False, starts
+        new = min(pos + float(model.pointer.expected_advance(hidden)), float(len(ids)))
+        crossed = math.floor(new) - math.floor(pos)
+        cond = model.pointer.condition(hidden, window[:, -2], torch.tensor([crossed]))
+        z = model.latent_norm.normalize(batch.patches)  # the placeholder is the slot of the patch to generate
+        hist, hist_mask = history_windows(z, batch.frame_mask, cfg.dit.history_patches)
+        noise = opt.temperature * torch.randn(p, cfg.latent_dim, generator=gen)[None]
+        x = model.head.sample(cond, hist[:, -1], hist_mask[:, -1], steps=opt.steps, cfg_scale=opt.cfg_scale,
+                              solver=opt.solver, noise=noise)
+        starts += [len(patches) * p] * crossed
+        pos = new
+        patches.append(model.latent_norm.denormalize(x)[0])
+
+
+def test_kv_cached_generation_equals_recompute_with_the_pointer(model):
+    g = torch.Generator().manual_seed(3)
+    reqs = [TTSRequest("a", "the cat sees the dog.", "a red ball.", torch.randn(9, 32, generator=g)),
+            TTSRequest("b", "the old man reads")]
+    out = TTSEngine(model, OPTS).generate(reqs)
+    assert min(o.num_patches for o in out) >= 3
+    for request, got in zip(reqs, out):
+        want, stopped, starts = recompute(model, request, OPTS)
+        assert len(set(starts)) >= 2, "the pointer should have moved on several patches"
+        assert got.stopped == stopped and got.latents.shape == want.shape
+        torch.testing.assert_close(got.latents, want, atol=1e-4, rtol=1e-4)
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="tts_units=chars"):
+        load_unified_config("tiny", overrides=["pointer.enabled=true"])
+    with pytest.raises(ConfigError, match="max_advance"):
+        load_unified_config("tiny", overrides=["pointer.max_advance=0"])
