@@ -48,7 +48,8 @@ def test_every_stage_ran_and_echoed_its_commands(smoke):
     exp, _, proc = smoke
     assert [n for n in STAGES if not (exp / f".done.stage{n}").is_file()] == []
     for command in ("holitok-data synth", "recipes/tokenizer/run.sh", "recipes/unified/run.sh", "holitok-asr",
-                    "holitok-tts", "holitok-eval seedtts", "holitok-eval reconstruction", "report.py", "export.py"):
+                    "holitok-tts", "holitok-eval seedtts", "holitok-eval reconstruction", "resynth_list.py", "report.py",
+                    "export.py"):
         assert any(line.startswith("+ ") and command in line for line in proc.stderr.splitlines()), command
 
 
@@ -62,6 +63,8 @@ def test_decodes_and_evaluations(smoke):
     assert asr["missing"] == 0
     gen = json.loads((exp / "eval" / "tts_heldout" / "results.json").read_text())
     real = json.loads((exp / "eval" / "real_heldout" / "results.json").read_text())
+    resynth = json.loads((exp / "eval" / "resynth_heldout" / "results.json").read_text())["metrics"]
+    assert resynth["items"] == 2 and resynth["missing_wavs"] == 0
     for res in (gen, real):
         m = res["metrics"]
         assert m["items"] == 2 and m["missing_wavs"] == 0 and m["sim_utterances"] == 2
@@ -76,7 +79,7 @@ def test_report_links_resolve(smoke):
     exp, _, _ = smoke
     report = (exp / "report.md").read_text()
     for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen",
-                   "tokenizer reconstruction, test split"):
+                   "tokenizer reconstruction, test split", "resyntheses of the same recordings"):
         assert needle in report
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert any(link.endswith(".png") for link in links) and any(link.endswith(".wav") for link in links)

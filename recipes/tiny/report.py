@@ -120,6 +120,17 @@ def tokenizer_row(exp: Path) -> str:
             f"PESQ-WB | {fmt(m['stoi'], 3)} -> **{ok}** / {fmt(m.get('pesq_wb'))} |")
 
 
+def resynth_row(exp: Path, real_wer: float) -> str:
+    """Judge WER on the tokenizer's resyntheses of the real recordings (stage 6; older runs lack it):
+    a TTS that speaks through this tokenizer cannot do better."""
+    path = exp / "eval" / "resynth_heldout" / "results.json"
+    if not path.is_file():
+        return "| judge WER on the tokenizer's resyntheses of the same recordings | not measured in this run (rerun stage 6) |"
+    wer = json.loads(path.read_text())["metrics"]["wer"]
+    return (f"| judge WER on the tokenizer's resyntheses of the same recordings (the best a TTS through this "
+            f"tokenizer can reach) | {fmt(wer)} % ({fmt(wer / real_wer if real_wer else math.inf)}x real) |")
+
+
 def results_section(exp: Path) -> list[str]:
     asr, tts, real = results(exp, "asr_test"), results(exp, "tts_heldout"), results(exp, "real_heldout")
     a, t, r = asr["metrics"], tts["metrics"], real["metrics"]
@@ -136,6 +147,7 @@ def results_section(exp: Path) -> list[str]:
         f"| TTS WER, held-out voices ({t['items']} lines; judge, mean per utt) | {fmt(t['wer'])} % |",
         f"| judge WER on the real recordings of the same lines | {fmt(r['wer'])} % |",
         f"| TTS WER / real WER (criterion <= 2x) | {fmt(ratio)} -> **{criterion}** |",
+        resynth_row(exp, r["wer"]),
         f"| SIM generated vs its prompt | {fmt(t['sim'], 3)} |",
         f"| SIM generated vs OTHER voices' prompts (mean) | {fmt(t.get('sim_other'), 3)} |",
         f"| SIM margin (own - other; criterion > 0) | {margin:+.3g} -> **{sim_ok}** |",

@@ -9,19 +9,20 @@
 #
 # Stages: 0 corpus (holitok-data synth; reused when DATA_DIR/cuts_train.jsonl.gz exists)
 #         1 tokenizer stages I, II, III      (recipes/tokenizer/run.sh, CONF=tiny)
-#         2 latents of train/dev/test/heldout (recipes/unified/run.sh stages 0-1)
+#         2 latents of train/dev/test/heldout, CTC aligner + aligned manifests (recipes/unified/run.sh stages 0-1)
 #         3 unified TTS-only, then joint      (recipes/unified/run.sh stages 2-3, conf/tiny_*.yaml)
 #         4 ASR of the test split             (holitok-asr --manifest)
 #         5 zero-shot TTS of the held-out list (holitok-tts --meta DATA_DIR/heldout_seedtts.lst)
-#         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings;
-#           tokenizer reconstruction STOI/PESQ of the test split
+#         6 eval: ASR WER; TTS WER/SIM + SIM to other voices; judge WER/SIM on the real recordings and
+#           on their tokenizer resyntheses (the TTS ceiling); tokenizer reconstruction STOI/PESQ of the test split
 #         7 report                            (EXP_DIR/report.md)
 #         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
 # Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (6),
 #   LEXICON_FRACTION (0.1: a ~460-word read-speech task, see holitok_common/data/sentences.py),
 #   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (0 = the whole list),
 #   TOK_ARGS / UNI_ARGS (extra key=value overrides of the tokenizer / unified trainings),
-#   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2).
+#   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2),
+#   ALIGN_STEPS (1000: the CTC aligner's training steps).
 #   SMOKE=1 changes the defaults: EXP_DIR exp/tiny-smoke, DATA_DIR EXP_DIR/corpus, MODELS_DIR
 #   EXP_DIR/models (a smoke run never touches models/tiny), 0.02 h, a few steps, 2 TTS lines.
 # Each finished stage writes EXP_DIR/.done.stageN (delete it to rerun that stage); trainings resume
@@ -53,6 +54,7 @@ if [[ "$SMOKE" == 1 ]]; then
   TOK_ARGS="steps=2 log_every=1 audio_every=2 ckpt_every=2 ${TOK_ARGS:-}"
   UNI_ARGS="steps=2 log_interval=1 ckpt_interval=2 eval.interval=0 ${UNI_ARGS:-}"
   TTS_ARGS="--steps 2 --max-seconds 1.5 ${TTS_ARGS:-}"
+  ALIGN_STEPS="${ALIGN_STEPS:-3}"
   ASR_ARGS="--max-tokens 12 ${ASR_ARGS:-}"
 else
   EXP_DIR="$(abspath "${EXP_DIR:-exp/tiny}")"
@@ -64,6 +66,7 @@ else
   UNI_ARGS="${UNI_ARGS:-}"
   TTS_ARGS="${TTS_ARGS:-}"
   ASR_ARGS="${ASR_ARGS:-}"
+  ALIGN_STEPS="${ALIGN_STEPS:-1000}"
 fi
 ASR_JUDGE="${ASR_JUDGE:-whisper-base-offline}"
 SIM_JUDGE="${SIM_JUDGE:-resemblyzer}"
@@ -93,7 +96,7 @@ unified_dir() {  # the UnifiedLM directory of the joint run's newest checkpoint
 unified_recipe() {  # the unified recipe on our paths; arguments: its stage flags and key=value overrides
   local tok
   tok="$(tokenizer_dir)"
-  run env DATA_DIR="$DATA_DIR" TOKENIZER_DIR="$tok" EXP_DIR="$UNI_EXP" CONF=tiny \
+  run env DATA_DIR="$DATA_DIR" TOKENIZER_DIR="$tok" EXP_DIR="$UNI_EXP" CONF=tiny ALIGN_STEPS="$ALIGN_STEPS" \
     bash "$ROOT/recipes/unified/run.sh" "$@"
 }
 TTS_LIST="$DECODE/heldout_seedtts.lst"  # the list decoded and judged (all of DATA_DIR's, or MAX_TTS_ITEMS lines)
@@ -159,6 +162,11 @@ if want 6; then
     --out-dir "$EVAL/tts_heldout"
   run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --ground-truth --cross-sim "${judges[@]}" \
     --out-dir "$EVAL/real_heldout"
+  # the same recordings through the tokenizer (audio -> latents -> audio): the best a TTS can do
+  run "$PY" "$ROOT/recipes/tiny/resynth_list.py" --tokenizer "$(tokenizer_dir)" --meta "$TTS_LIST" \
+    --out-dir "$DECODE/resynth_heldout"
+  run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --wav-dir "$DECODE/resynth_heldout" "${judges[@]}" \
+    --out-dir "$EVAL/resynth_heldout"
   # tokenizer reconstruction of the test split: STOI / PESQ / mel L1 (the judges' WER/SIM are the tokenizer proof's)
   run "$BIN/holitok-eval" reconstruction --tokenizer "$(tokenizer_dir)" --manifest "$DATA_DIR/cuts_test.jsonl.gz" \
     --asr-judge none --sim-judge none --n-plots 0 --out-dir "$EVAL/tokenizer_test"
