@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from holitok_common.config import ConfigError
-from test_generate_fixtures import tiny_lm
+from test_generate_fixtures import tiny_lm, tiny_text_tokenizer
 from unified_lm.config import load_unified_config
 from unified_lm.generate import TTSEngine, TTSOptions, TTSRequest, row_seed
 from unified_lm.model import history_windows
@@ -132,6 +132,25 @@ def test_kv_cached_generation_equals_recompute_with_the_pointer(model):
         assert len(set(starts)) >= 2, "the pointer should have moved on several patches"
         assert got.stopped == stopped and got.latents.shape == want.shape
         torch.testing.assert_close(got.latents, want, atol=1e-4, rtol=1e-4)
+
+
+def test_training_refuses_a_manifest_without_alignments(tmp_path):
+    from holitok_common.data.manifests import load_cuts, save_cuts
+    from unified_lm.train.data import LatentCorpus, TaskStream
+    from unified_lm.train.synthetic import write_fake_corpus
+
+    paths = write_fake_corpus(tmp_path / "c", num_train=8, num_dev=2, speakers=2)
+    cuts = list(load_cuts(paths["train"]))
+    del cuts[3].custom["unit_starts"]
+    save_cuts(cuts, tmp_path / "partly.jsonl.gz")
+    corpus = LatentCorpus(tmp_path / "partly.jsonl.gz")
+    kw = dict(max_frames=600, max_prompt_frames=100, num_buckets=1, shuffle=False, seed=0, world_size=1, rank=0,
+              frame_rate=25.0, tts_units="chars")
+    tok = tiny_text_tokenizer(tmp_path)
+    with pytest.raises(ValueError, match="1 cut.*no unit_starts.*holitok-align"):
+        TaskStream("tts", corpus, tok, aligned=True, **kw)
+    TaskStream("tts", corpus, tok, aligned=False, **kw)  # without the pointer the alignment is not needed
+    TaskStream("asr", corpus, tok, aligned=True, **kw)  # nor for ASR
 
 
 def test_config_errors():

@@ -184,6 +184,11 @@ class TaskStream:
                  tts_units: TextUnits = "tokens", aligned: bool = False):
         self.task, self.corpus, self.tok, self.seed, self.masker = task, corpus, tok, seed, masker
         self.tts_units, self.aligned = tts_units, aligned
+        unaligned = [u.cut_id for u in corpus.utts.values() if u.unit_starts is None] if aligned and task == "tts" else []
+        if unaligned:  # found now, not at the first batch that happens to draw one
+            raise ValueError(f"{len(unaligned)} cut(s) of {corpus.manifest} have no unit_starts (e.g. {unaligned[0]}) but "
+                             "model.pointer.enabled needs the text alignment: train on the manifest `holitok-align "
+                             "extract` writes")
         self.max_prompt_frames = max_prompt_frames
         longest = max_frames - max_prompt_frames if task == "tts" else max_frames
         too_long = [u.cut_id for u in corpus.utts.values() if u.num_frames > longest]
