@@ -48,8 +48,8 @@ class LossCounts:
 @dataclass
 class UnifiedOutput:
     """loss = w_text * text_ce + w_flow * flow + w_stop * stop + w_ctc * ctc + w_align * align
-    + w_ctc_tts * ctc_tts + w_advance * advance (weights from cfg.loss). Each part is a float32 scalar: the mean over its
-    items (0 when the batch has none, see `counts`)."""
+    + w_ctc_tts * ctc_tts + w_advance * advance (weights from cfg.loss). Each part is a float32
+    scalar: the mean over its items (0 when the batch has none, see `counts`)."""
 
     loss: torch.Tensor
     text_ce: torch.Tensor
@@ -104,7 +104,8 @@ class UnifiedLM(nn.Module):
         self.text_tokenizer = text_tokenizer  # a reference, not a module: saved as files by checkpoint.py
         # Guided attention (cfg.loss.align > 0): the attention modules whose probabilities the loss reads.
         self._align_modules = attention_modules(backbone.lm, cfg.loss.align_layers) if cfg.loss.align > 0 else []
-        pc = cfg.pointer  # the TTS text pointer (pointer.py), or None
+        # The TTS text pointer (cfg.pointer.enabled; pointer.py), else None.
+        pc = cfg.pointer
         self.pointer = TextPointer(backbone.hidden_size, pc.before, pc.after, pc.max_advance) if pc.enabled else None
 
     # ------------------------------------------------------------------ construction

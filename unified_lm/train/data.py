@@ -34,8 +34,8 @@ from holitok_common.data.loader import BucketSampler, SamplerConfig, load_cuts
 from holitok_common.data.manifests import cut_speaker, cut_text
 from holitok_common.train.checkpoint import DataPosition
 from holitok_common.train.data_stream import EpochStream
-from unified_lm.sequences import Segment, asr_segments, tts_segments, tts_text
 from unified_lm.pointer import unit_offset
+from unified_lm.sequences import Segment, asr_segments, tts_segments, tts_text
 from unified_lm.text_tokenizer import TextTokenizer, TextUnits
 
 Task = Literal["tts", "asr"]
