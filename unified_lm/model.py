@@ -266,7 +266,7 @@ class UnifiedLM(nn.Module):
         row_of = torch.full((batch.input_ids.shape[0],), -1, dtype=torch.long, device=ids.device)
         row_of[torch.tensor([b for b, _ in spans], device=ids.device)] = torch.arange(len(spans), device=ids.device)
         rows = row_of[:, None].expand_as(flow)[flow]  # [N]: each flow position's span row
-        vectors = self.pointer.window(unit_embeds[rows], counts[rows], batch.pointer[flow])  # [N, H]
+        vectors = self.pointer.window(unit_embeds, counts, batch.pointer[flow], rows)  # [N, H]
         window = torch.zeros_like(embeds)
         window[flow] = vectors.to(embeds.dtype)
         return embeds + window, window

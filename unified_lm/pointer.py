@@ -20,6 +20,8 @@ and uses a(k) = how many whole units that move crossed.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -39,16 +41,19 @@ class TextPointer(nn.Module):
         self.advance_embed = nn.Embedding(max_advance + 1, hidden)
         nn.init.zeros_(self.window_proj.bias)
 
-    def window(self, unit_embeds: torch.Tensor, unit_counts: torch.Tensor, pointer: torch.Tensor) -> torch.Tensor:
-        """unit_embeds [N, U, H] (the rows' TTS text unit embeddings), unit_counts [N], pointer [N]
-        (0 <= pointer <= count) -> window vectors [N, H]."""
-        n, u, h = unit_embeds.shape
+    def window(self, unit_embeds: torch.Tensor, unit_counts: torch.Tensor, pointer: torch.Tensor,
+               rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """unit_embeds [R, U, H] (the rows' TTS text unit embeddings), unit_counts [R], pointer [N]
+        (0 <= pointer <= its row's count), rows [N] (which row each pointer reads; default: row i
+        for pointer i, N = R) -> window vectors [N, H]."""
+        u = unit_embeds.shape[1]
+        rows = torch.arange(pointer.shape[0], device=pointer.device) if rows is None else rows
         offsets = torch.arange(-self.before, self.after, device=pointer.device)  # [W]
         index = pointer[:, None] + offsets[None]  # [N, W]
-        inside = (index >= 0) & (index < unit_counts[:, None])  # [N, W]
-        gathered = unit_embeds.gather(1, index.clamp(0, max(u - 1, 0))[..., None].expand(-1, -1, h))  # [N, W, H]
+        inside = (index >= 0) & (index < unit_counts[rows][:, None])  # [N, W]
+        gathered = unit_embeds[rows[:, None], index.clamp(0, max(u - 1, 0))]  # [N, W, H]
         units = torch.where(inside[..., None], gathered, self.outside.to(gathered.dtype)[None])  # [N, W, H]
-        return self.window_proj(units.reshape(n, -1))
+        return self.window_proj(units.reshape(pointer.shape[0], -1))
 
     def advance_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden [N, H] -> advance logits [N, max_advance + 1]."""

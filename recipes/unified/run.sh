@@ -35,14 +35,11 @@ done
 case "$CONF" in tiny|paper) ;; *) echo "run.sh: CONF must be tiny or paper, got $CONF" >&2; exit 2 ;; esac
 LAT=$EXP_DIR/latents
 mkdir -p "$EXP_DIR"
-pointer_on() {  # 1 if CONFIG_FILE (+ the command-line overrides) enables the TTS text pointer, else 0
-  "$BIN/python" -c "import sys; from unified_lm.train.config import load_train_config as l
-print(int(l(sys.argv[1], sys.argv[2:]).model.pointer.enabled))" "$1" ${overrides[@]+"${overrides[@]}"}
-}
-POINTER=$(pointer_on "recipes/unified/conf/${CONF}_tts_only.yaml")
-if [ "$POINTER" != "$(pointer_on "recipes/unified/conf/${CONF}_joint.yaml")" ]; then
-  echo "run.sh: the tts_only and joint configs must agree on model.pointer.enabled" >&2; exit 2
-fi
+# 1 if both training configs (+ the command-line overrides) enable the TTS text pointer, else 0
+POINTER=$("$BIN/python" -c "import sys; from unified_lm.train.config import load_train_config as l
+on = {int(l(f, sys.argv[3:]).model.pointer.enabled) for f in sys.argv[1:3]}
+sys.exit('run.sh: the tts_only and joint configs must agree on model.pointer.enabled') if len(on) > 1 else print(*on)" \
+  "recipes/unified/conf/${CONF}_tts_only.yaml" "recipes/unified/conf/${CONF}_joint.yaml" ${overrides[@]+"${overrides[@]}"})
 CUTS=cuts_with_latents.jsonl.gz
 if [ "$POINTER" = 1 ]; then CUTS=cuts_aligned.jsonl.gz; fi  # the pointer trains on the aligner's unit_starts
 

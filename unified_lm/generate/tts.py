@@ -70,7 +70,7 @@ class _Prepared:
     ids: list[int]
     prompt: Optional[torch.Tensor]  # [T, D]
     cap: int  # max patches to generate
-    first_unit: int  # index of the target text's first unit (the text pointer's start)
+    first_unit: int  # index of the target text's first unit (the text pointer's start; 0 without one)
 
 
 def row_seed(seed: int, utt_id: str) -> int:
@@ -123,7 +123,8 @@ class TTSEngine:
         if cap < opt.min_patches:
             raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
                                        f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
-        first = unit_offset(self.model.text_tokenizer, request.prompt_text, cfg.text_tokenizer.tts_units)
+        first = 0 if self.model.pointer is None else \
+            unit_offset(self.model.text_tokenizer, request.prompt_text, cfg.text_tokenizer.tts_units)
         return _Prepared(ids, prompt, cap, first)
 
     def generate(self, requests: Sequence[TTSRequest]) -> list[TTSLatents]:

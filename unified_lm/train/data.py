@@ -118,8 +118,6 @@ def tts_example(tok: TextTokenizer, target: Utterance, prompt: Utterance | None,
     return tts_segments(tok.special, ids, prompt.latents() if prompt else None, target.latents(), starts, first)
 
 
-
-
 @dataclass(frozen=True)
 class LatentMasker:
     """SpecAugment-style masking of ASR input latents (training only; Park et al. 2019): `time_masks`
