@@ -48,6 +48,9 @@ def test_paper_stage3_teachers():
         (["optim.lr_typo=1"], "unknown config key"),
         (["model.overrides={latent_dimm: 3}"], "unknown config key"),
         (["distributed.zero_stage=4"], "zero_stage"),
+        (["data.speed_perturb=[0.9]"], "speed_perturb"),
+        (["data.speed_perturb=[1.1,0.9]"], "speed_perturb"),
+        (["data.speed_perturb=[0.2,1.1]"], "speed_perturb"),
     ],
 )
 def test_bad_configs_fail_early(overrides, message):

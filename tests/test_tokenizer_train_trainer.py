@@ -17,7 +17,7 @@ from holitok_common.train.checkpoint import list_checkpoints, read_train_state
 from holitok_common.train.distributed import setup_runtime
 from holitok_tokenizer import HoliTok
 from holitok_tokenizer.train.config import load_train_config
-from holitok_tokenizer.train.data import epoch_batches
+from holitok_tokenizer.train.data import epoch_batches, speed_perturb
 from holitok_tokenizer.train.generator import AUTOENCODER, BOTTLENECK
 from holitok_tokenizer.train.trainer import TokenizerTrainer
 
@@ -69,8 +69,9 @@ def test_stage_trains_exactly_its_parameters(cuts, tmp_path, stage, trained, fro
 
 
 # ~2 batches per epoch (the checkpoint falls mid-epoch); crops longer than the 1.2 s cut are
-# uncropped, so its transcript is used by LM supervision
-STAGE3 = ("data.max_duration=2.5", "data.crop_seconds=1.2")
+# uncropped, so its transcript is used by LM supervision; speed perturbation draws from the step's
+# seed too, so it must resume exactly as well
+STAGE3 = ("data.max_duration=2.5", "data.crop_seconds=1.2", "data.speed_perturb=[0.9,1.1]")
 
 
 def test_resume_equals_uninterrupted_stage3(cuts, tmp_path):
@@ -118,3 +119,24 @@ def test_adv_start_step_validated():
 
     with pytest.raises(ConfigError, match="adv_start_step"):
         load_train_config(preset="tiny-stage1", overrides=["adv_start_step=-1"])
+
+
+def test_speed_perturb_moves_pitch_and_length_deterministically():
+    sr, n = 16000, 16000
+    t = torch.arange(n) / sr
+    wav = torch.stack([torch.sin(2 * torch.pi * 200 * t), torch.sin(2 * torch.pi * 300 * t)])
+    lengths = torch.tensor([n, n // 2])
+    wav[1, n // 2 :] = 0  # a padded batch
+    out, new_lengths = speed_perturb(wav, lengths, 0.8, 1.2, seed=3)
+    again, _ = speed_perturb(wav, lengths, 0.8, 1.2, seed=3)
+    assert torch.equal(out, again)
+    assert out.shape[1] == int(new_lengths.max())
+    speeds = lengths / new_lengths  # length / speed samples
+    assert not torch.allclose(speeds, torch.ones(2), atol=0.005), "seed 3 should draw speeds away from 1"
+    for i, (f0, m) in enumerate(zip((200, 300), new_lengths.tolist())):
+        spectrum = torch.fft.rfft(out[i, :m]).abs()
+        peak_hz = int(spectrum.argmax()) * sr / m
+        assert abs(peak_hz - f0 * float(speeds[i])) < 3, (peak_hz, f0, float(speeds[i]))
+        assert not out[i, m:].any()  # padding stays silent
+    same, same_lengths = speed_perturb(wav, lengths, 1.0, 1.0, seed=3)
+    assert torch.equal(same, wav) and torch.equal(same_lengths, lengths)

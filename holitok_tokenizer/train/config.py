@@ -53,17 +53,25 @@ class ModelSection:
 @dataclass
 class DataSection:
     """lhotse cuts; random crops of `crop_seconds`; `max_duration` seconds of (uncropped) audio per
-    batch and rank (lhotse bucketing)."""
+    batch and rank (lhotse bucketing). `speed_perturb: [lo, hi]` plays every utterance at a random
+    speed in [lo, hi] (resampling: pitch and formants move together, like a different speaker's
+    vocal tract) before the crop; [] = off. More voices for an autoencoder that must reconstruct
+    voices it never heard (measured on the tiny corpus: docs/tts_diagnosis.md, session 8)."""
 
     train_cuts: str = "data/corpus/cuts_train.jsonl.gz"
     crop_seconds: float = 1.0
     max_duration: float = 8.0
     num_buckets: int = 4
     num_workers: int = 0
+    speed_perturb: list[float] = field(default_factory=list)
 
     def validate(self) -> None:
         if self.crop_seconds <= 0 or self.max_duration <= 0:
             raise ConfigError("data.crop_seconds and data.max_duration must be positive")
+        sp = self.speed_perturb
+        if sp and (len(sp) != 2 or not 0.5 <= sp[0] <= sp[1] <= 2.0):
+            raise ConfigError(f"data.speed_perturb must be [] (off) or [lo, hi] with 0.5 <= lo <= hi <= 2.0, "
+                              f"got {sp}")
 
 
 @dataclass

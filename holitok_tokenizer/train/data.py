@@ -11,6 +11,7 @@ from typing import Iterator
 
 import torch
 
+from holitok_common.audio import resample
 from holitok_common.data.loader import AudioBatch, AudioCollate, BucketSampler, CutBatchDataset, SamplerConfig, load_cuts
 
 
@@ -51,6 +52,26 @@ def random_crop(
     for i, (n, m) in enumerate(zip(lengths.tolist(), new_lengths.tolist())):
         offset = int(torch.randint(0, n - m + 1, (1,), generator=gen))
         out[i, :m] = wav[i, offset : offset + m]
+    return out, new_lengths
+
+
+def speed_perturb(
+    wav: torch.Tensor, lengths: torch.Tensor, lo: float, hi: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Play every item of wav [B, S] (valid lengths [B]) at a speed drawn uniformly from [lo, hi]
+    (torch.Generator(seed)), in steps of 1 %: band-limited resampling by round(100 * speed) / 100,
+    so an item becomes ~length / speed samples long, its pitch and formants `speed` times higher.
+    Returns (wav [B, new max len], new lengths)."""
+    gen = torch.Generator().manual_seed(seed)
+    speeds = torch.empty(wav.shape[0]).uniform_(lo, hi, generator=gen)
+    items = []
+    for i, (n, speed) in enumerate(zip(lengths.tolist(), speeds.tolist())):
+        percent = round(100 * speed)
+        items.append(wav[i, :n] if percent == 100 else resample(wav[i, :n], percent, 100))
+    new_lengths = torch.tensor([len(x) for x in items], dtype=lengths.dtype)
+    out = wav.new_zeros(wav.shape[0], int(new_lengths.max()))
+    for i, x in enumerate(items):
+        out[i, : len(x)] = x
     return out, new_lengths
 
 

@@ -37,7 +37,7 @@ from holitok_common.train.logging import RunLogger
 from holitok_common.train.schedule import make_scheduler
 from holitok_tokenizer import HoliTok
 from holitok_tokenizer.train.config import TokenizerTrainConfig
-from holitok_tokenizer.train.data import crop_seed, epoch_batches, make_sampler, random_crop
+from holitok_tokenizer.train.data import crop_seed, epoch_batches, make_sampler, random_crop, speed_perturb
 from holitok_tokenizer.train.discriminators import Discriminators
 from holitok_tokenizer.train.generator import GeneratorForward, TeacherTargets, TokenizerGenerator
 from holitok_tokenizer.train.losses import (
@@ -155,8 +155,11 @@ class TokenizerTrainer:
         """One discriminator and one generator update. Returns (losses, fake [B, S], real [B, S])."""
         cfg, rt = self.cfg, self.rt
         num = round(cfg.data.crop_seconds * self.sample_rate)
-        uncropped = (batch.lengths <= num).tolist()
-        wav, lengths = random_crop(batch.wav, batch.lengths, num, crop_seed(cfg.seed, step, rt.rank))
+        wav, lengths = batch.wav, batch.lengths
+        if cfg.data.speed_perturb:
+            wav, lengths = speed_perturb(wav, lengths, *cfg.data.speed_perturb, crop_seed(cfg.seed, step, rt.rank) + 1)
+        uncropped = (lengths <= num).tolist()
+        wav, lengths = random_crop(wav, lengths, num, crop_seed(cfg.seed, step, rt.rank))
         wav, lengths = wav.to(rt.device), lengths.to(rt.device)
         targets = self._teacher_targets(wav, lengths)
         labels = lm_labels(batch, uncropped) if cfg.loss.lm > 0 else None
