@@ -78,3 +78,9 @@ def speed_perturb(
 def crop_seed(seed: int, step: int, rank: int) -> int:
     """A distinct, reproducible crop seed per (run seed, step, rank)."""
     return (seed * 1_000_003 + step) * 4099 + rank
+
+
+def perturb_seed(seed: int, step: int, rank: int) -> int:
+    """The speed-perturbation seed of (run seed, step, rank): the crop seed moved by 2**62, so it never
+    equals a crop seed (those stay below 2**62 for run seeds < 10**6)."""
+    return crop_seed(seed, step, rank) + (1 << 62)

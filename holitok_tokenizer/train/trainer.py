@@ -37,7 +37,14 @@ from holitok_common.train.logging import RunLogger
 from holitok_common.train.schedule import make_scheduler
 from holitok_tokenizer import HoliTok
 from holitok_tokenizer.train.config import TokenizerTrainConfig
-from holitok_tokenizer.train.data import crop_seed, epoch_batches, make_sampler, random_crop, speed_perturb
+from holitok_tokenizer.train.data import (
+    crop_seed,
+    epoch_batches,
+    make_sampler,
+    perturb_seed,
+    random_crop,
+    speed_perturb,
+)
 from holitok_tokenizer.train.discriminators import Discriminators
 from holitok_tokenizer.train.generator import GeneratorForward, TeacherTargets, TokenizerGenerator
 from holitok_tokenizer.train.losses import (
@@ -157,7 +164,7 @@ class TokenizerTrainer:
         num = round(cfg.data.crop_seconds * self.sample_rate)
         wav, lengths = batch.wav, batch.lengths
         if cfg.data.speed_perturb:
-            wav, lengths = speed_perturb(wav, lengths, *cfg.data.speed_perturb, crop_seed(cfg.seed, step, rt.rank) + 1)
+            wav, lengths = speed_perturb(wav, lengths, *cfg.data.speed_perturb, perturb_seed(cfg.seed, step, rt.rank))
         uncropped = (lengths <= num).tolist()
         wav, lengths = random_crop(wav, lengths, num, crop_seed(cfg.seed, step, rt.rank))
         wav, lengths = wav.to(rt.device), lengths.to(rt.device)
