@@ -64,15 +64,12 @@ def speed_perturb(
     Returns (wav [B, new max len], new lengths)."""
     gen = torch.Generator().manual_seed(seed)
     speeds = torch.empty(wav.shape[0]).uniform_(lo, hi, generator=gen)
-    items = []
-    for i, (n, speed) in enumerate(zip(lengths.tolist(), speeds.tolist())):
-        percent = round(100 * speed)
-        items.append(wav[i, :n] if percent == 100 else resample(wav[i, :n], percent, 100))
+    items = [
+        wav[i, :n] if round(100 * speed) == 100 else resample(wav[i, :n], round(100 * speed), 100)
+        for i, (n, speed) in enumerate(zip(lengths.tolist(), speeds.tolist()))
+    ]
     new_lengths = torch.tensor([len(x) for x in items], dtype=lengths.dtype)
-    out = wav.new_zeros(wav.shape[0], int(new_lengths.max()))
-    for i, x in enumerate(items):
-        out[i, : len(x)] = x
-    return out, new_lengths
+    return torch.nn.utils.rnn.pad_sequence(items, batch_first=True), new_lengths
 
 
 def crop_seed(seed: int, step: int, rank: int) -> int:
