@@ -1,4 +1,4 @@
-"""ASR engine invariants: KV-cached greedy == full recompute through the training path,
+"""ASR engine invariants: KV-cached greedy and beam search == full recompute through the training path,
 batched == unbatched, <|eos|> and the token budget end rows, refused inputs; with causal and with
 bidirectional (audio_in.asr_bidirectional) encoding of the ASR audio."""
 
@@ -72,3 +72,80 @@ def test_bad_audio_is_refused(model):
         engine.transcribe([torch.zeros(model.cfg.max_audio_frames + 1, 32)])
     with pytest.raises(GenerationInputError, match="latents must be"):
         engine.transcribe([torch.zeros(0, 32)])
+
+
+@torch.no_grad()
+def beam_recompute(model, latents: torch.Tensor, budget: int, k: int, alpha: float) -> tuple[list[int], float]:
+    """The beam search of beam.py, every hypothesis re-run through the training path (no cache)."""
+    special = model.text_tokenizer.special
+    live, finished = [([], 0.0)], []
+    while live and len(finished) < k:
+        candidates = []
+        for ids, score in live:
+            segments = asr_segments(special, latents) + ([TextSegment(tuple(ids))] if ids else [])
+            batch, embeds = model.embed_segments([segments])
+            logp = torch.log_softmax(model.step(embeds, batch.attention_mask, batch.position_ids).logits[0, -1].float(), -1)
+            candidates += [(score + float(v), ids, t) for t, v in enumerate(logp)]
+        candidates.sort(key=lambda c: -c[0])
+        live, kept = [], 0
+        for score, ids, t in candidates[:2 * k]:
+            if t == special.eos:
+                if len(finished) < k:
+                    finished.append((ids, score, True))
+                continue
+            if len(ids) + 1 >= budget:
+                finished.append((ids + [t], score, False))
+            else:
+                live.append((ids + [t], score))
+            kept += 1
+            if kept == k:
+                break
+    best = max(finished, key=lambda f: f[1] / max(len(f[0]) + int(f[2]), 1) ** alpha)
+    return best[0], best[1]
+
+
+class EosBias(nn.Module):
+    """The model's LM head with `bias` added to the <|eos|> logit (hypotheses then end at various steps)."""
+
+    def __init__(self, head: nn.Module, eos: int, bias: float):
+        super().__init__()
+        self.head, self.eos, self.bias = head, eos, bias
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = self.head(hidden)
+        logits[..., self.eos] += self.bias
+        return logits
+
+
+@pytest.mark.parametrize("eos_bias", [0.0, 0.5], ids=["budget-ends", "eos-ends"])
+@pytest.mark.parametrize("alpha", [1.0, 0.0])
+def test_beam_search_equals_recompute_and_unbatched(model, alpha, eos_bias, monkeypatch):
+    lm = model.backbone.lm
+    head = EosBias(lm.get_output_embeddings(), model.text_tokenizer.special.eos, eos_bias)
+    monkeypatch.setattr(lm, "get_output_embeddings", lambda: head)
+    engine = ASREngine(model, ASROptions(tokens_per_second=10.0, beam_size=3, length_penalty=alpha))
+    batched = engine.transcribe(utterances())
+    for lat, got in zip(utterances(), batched):
+        ids, score = beam_recompute(model, lat, engine.budget(lat.shape[0]), 3, alpha)
+        assert got.token_ids == ids
+        assert got.logprob == pytest.approx(score, abs=1e-4)
+        assert got.token_ids == engine.transcribe([lat])[0].token_ids
+        assert got.text == model.text_tokenizer.decode(got.token_ids)
+        assert got.ended == (eos_bias > 0)  # budget-ends: every hypothesis runs out; eos-ends: none does
+
+
+def test_beam_of_one_is_greedy(model):
+    greedy = ASREngine(model, ASROptions(tokens_per_second=10.0)).transcribe(utterances())
+    beam1 = ASREngine(model, ASROptions(tokens_per_second=10.0, beam_size=1)).transcribe(utterances())
+    for g, b1, lat in zip(greedy, beam1, utterances()):
+        assert (g.token_ids, g.ended) == (b1.token_ids, b1.ended)
+        # greedy's log-prob is the beam search's scoring of the same tokens (K = 1, raw sum)
+        ids, score = beam_recompute(model, lat, ASREngine(model, ASROptions(tokens_per_second=10.0)).budget(lat.shape[0]), 1, 0.0)
+        assert ids == g.token_ids and g.logprob == pytest.approx(score, abs=1e-4)
+
+
+def test_bad_beam_options_are_refused(model):
+    with pytest.raises(ValueError, match="beam_size"):
+        ASREngine(model, ASROptions(beam_size=0))
+    with pytest.raises(ValueError, match="length_penalty"):
+        ASREngine(model, ASROptions(beam_size=2, length_penalty=-1.0))

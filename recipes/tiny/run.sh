@@ -22,7 +22,7 @@
 #   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (0 = the whole list),
 #   TOK_ARGS / UNI_ARGS (extra key=value overrides of the tokenizer / unified trainings),
 #   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2),
-#   ALIGN_STEPS (1000: the CTC aligner's training steps).
+#   ALIGN_STEPS (1000: the CTC aligner's training steps), ASR_BEAM (4: holitok-asr --beam-size).
 #   SMOKE=1 changes the defaults: EXP_DIR exp/tiny-smoke, DATA_DIR EXP_DIR/corpus, MODELS_DIR
 #   EXP_DIR/models (a smoke run never touches models/tiny), 0.02 h, a few steps, 2 TTS lines.
 # Each finished stage writes EXP_DIR/.done.stageN (delete it to rerun that stage); trainings resume
@@ -68,6 +68,7 @@ else
   ASR_ARGS="${ASR_ARGS:-}"
   ALIGN_STEPS="${ALIGN_STEPS:-1000}"
 fi
+ASR_BEAM="${ASR_BEAM:-4}"
 ASR_JUDGE="${ASR_JUDGE:-whisper-base-offline}"
 SIM_JUDGE="${SIM_JUDGE:-resemblyzer}"
 MAX_MB="${MAX_MB:-60}"
@@ -138,7 +139,7 @@ if want 4; then
   model="$(unified_dir)"; tok="$(tokenizer_dir)"
   # shellcheck disable=SC2086
   run "$BIN/holitok-asr" --model "$model" --tokenizer "$tok" \
-    --manifest "$DATA_DIR/cuts_test.jsonl.gz" --out "$DECODE/asr_test.jsonl" $ASR_ARGS
+    --manifest "$DATA_DIR/cuts_test.jsonl.gz" --out "$DECODE/asr_test.jsonl" --beam-size "$ASR_BEAM" $ASR_ARGS
   finish 4
 fi
 

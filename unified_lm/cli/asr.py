@@ -30,13 +30,17 @@ PROG = "holitok-asr"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Greedy ASR with a unified AR+DiT model.")
+    p = argparse.ArgumentParser(prog=PROG, description="ASR (greedy or beam search) with a unified AR+DiT model.")
     add_runtime_args(p)
     p.add_argument("audio", nargs="*", help="audio files (WAV/FLAC/OGG, any rate)")
     p.add_argument("--manifest", help="lhotse cuts (*.jsonl.gz) to decode")
     p.add_argument("--out", help="hypotheses JSONL (with --manifest); appended to, resumable")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-tokens", type=int, default=ASROptions().max_tokens)
+    p.add_argument("--beam-size", type=int, default=4,
+                   help="beam search width (default 4; 1 = greedy; unified_lm/generate/README.md has the trade-off)")
+    p.add_argument("--length-penalty", type=float, default=ASROptions().length_penalty,
+                   help="beam ranking: sum log-prob / length ** this (1 = mean log-prob, 0 = raw sum)")
     return p
 
 
@@ -142,8 +146,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise CLIError("give audio files, or --manifest CUTS.jsonl.gz --out hyp.jsonl (not both)")
         if args.manifest is not None and args.out is None:
             raise CLIError("--manifest needs --out hyp.jsonl")
+        try:
+            options = ASROptions(max_tokens=args.max_tokens, beam_size=args.beam_size,
+                                 length_penalty=args.length_penalty).validate()
+        except ValueError as exc:
+            raise CLIError(str(exc)) from exc
         model, tokenizer = load_models(args)
-        transcriber = Transcriber(model, tokenizer, ASROptions(max_tokens=args.max_tokens))
+        transcriber = Transcriber(model, tokenizer, options)
         with precision(model.stop_head.weight.device, args.dtype):
             if args.manifest is not None:
                 return decode_manifest(transcriber, args.manifest, Path(args.out), max(1, args.batch_size))

@@ -1,8 +1,9 @@
-"""ASR generation: greedy text decoding with a KV cache, batched with left padding.
+"""ASR generation: greedy or beam-search text decoding with a KV cache, batched with left padding.
 
     prefill  <|asr|> <|audio_start|> [audio patches] <|audio_end|> <|text_start|>   (one call)
     greedy   argmax of the next-token logits, fed back one position at a time until <|eos|>
              or the row's token budget (ASROptions)
+    beam     ASROptions.beam_size > 1: beam.py, on the same prefilled cache
 
 Finished rows are dropped from the cache (kv.py), so a batch costs what its longest transcript
 costs. Logits are computed only at the position being decoded (the LM head is the largest
@@ -17,6 +18,7 @@ from typing import Sequence
 
 import torch
 
+from unified_lm.generate.beam import beam_search
 from unified_lm.generate.kv import CachedBackbone
 from unified_lm.generate.options import ASROptions, GenerationInputError
 from unified_lm.model import UnifiedLM
@@ -28,10 +30,11 @@ class ASRResult:
     text: str
     token_ids: list[int]  # decoded ids, <|eos|> excluded
     ended: bool  # True: <|eos|> was produced; False: the token budget ran out
+    logprob: float  # sum of the log-probabilities of token_ids (+ <|eos|> when ended)
 
 
 class ASREngine:
-    """Greedy transcription of raw tokenizer latents with one UnifiedLM (eval mode, any device)."""
+    """Greedy or beam-search transcription of raw tokenizer latents with one UnifiedLM (eval mode, any device)."""
 
     def __init__(self, model: UnifiedLM, options: ASROptions = ASROptions()):
         if model.text_tokenizer is None:
@@ -66,13 +69,21 @@ class ASREngine:
         kv = CachedBackbone(model)
         _, logits = kv.prefill(embeds, batch.lengths, logits=True)  # [B, V]
         budgets = [self.budget(lat.shape[0]) for lat in latents]
+        text_tok = model.text_tokenizer
+        if self.options.beam_size > 1:
+            best = beam_search(kv, model.backbone.embed_tokens, logits, budgets, special.eos,
+                               self.options.beam_size, self.options.length_penalty)
+            return [ASRResult(text_tok.decode(h.tokens), h.tokens, h.ended, h.logprob) for h in best]
         tokens: list[list[int]] = [[] for _ in latents]
         ended = [False] * len(latents)
+        logprob = [0.0] * len(latents)
         active = list(range(len(latents)))
         while True:
             next_ids = logits.argmax(dim=-1)  # [A]
+            chosen = torch.log_softmax(logits.float(), dim=-1).gather(1, next_ids[:, None])[:, 0]  # [A]
             keep = []
-            for j, (row, tok) in enumerate(zip(active, next_ids.tolist())):
+            for j, (row, tok, lp) in enumerate(zip(active, next_ids.tolist(), chosen.tolist())):
+                logprob[row] += lp
                 if tok == special.eos:
                     ended[row] = True
                     continue
@@ -87,5 +98,4 @@ class ASREngine:
                 next_ids, active = next_ids[rows], [active[j] for j in keep]
             embeds = model.backbone.embed_tokens(next_ids[:, None])  # [A, 1, H]
             _, logits = kv.step(embeds, logits=True)  # [A, V]
-        tok = model.text_tokenizer
-        return [ASRResult(tok.decode(ids), ids, e) for ids, e in zip(tokens, ended)]
+        return [ASRResult(text_tok.decode(ids), ids, e, lp) for ids, e, lp in zip(tokens, ended, logprob)]

@@ -64,13 +64,21 @@ class TTSOptions:
 
 @dataclass(frozen=True)
 class ASROptions:
-    """Greedy decoding limits. A row's token budget is min(max_tokens, model max_text_tokens,
-    ceil(tokens_per_second * audio seconds) + 8): a hallucination loop cannot run forever."""
+    """Decoding limits and search. A row's token budget is min(max_tokens, model max_text_tokens,
+    ceil(tokens_per_second * audio seconds) + 8): a hallucination loop cannot run forever.
+    beam_size 1 is greedy; > 1 is beam search (beam.py), ranked by sum log-prob / length **
+    length_penalty."""
 
     max_tokens: int = 448
     tokens_per_second: float = 25.0
+    beam_size: int = 1
+    length_penalty: float = 1.0
 
     def validate(self) -> "ASROptions":
         if self.max_tokens <= 0 or self.tokens_per_second <= 0:
             raise ValueError("max_tokens and tokens_per_second must be positive")
+        if not isinstance(self.beam_size, int) or self.beam_size < 1:
+            raise ValueError(f"beam_size must be an integer >= 1 (1 = greedy), got {self.beam_size!r}")
+        if self.length_penalty < 0:
+            raise ValueError(f"length_penalty must be >= 0 (0 = raw sum of log-probs), got {self.length_penalty}")
         return self
