@@ -4,12 +4,16 @@ bidirectional (audio_in.asr_bidirectional) encoding of the ASR audio."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
 from test_generate_fixtures import tiny_lm
 from unified_lm.generate import ASREngine, ASROptions, GenerationInputError
+from unified_lm.generate.beam import beam_search
+from unified_lm.generate.kv import CachedBackbone
 from unified_lm.sequences import TextSegment, asr_segments
 
 
@@ -135,13 +139,57 @@ def test_beam_search_equals_recompute_and_unbatched(model, alpha, eos_bias, monk
 
 
 def test_beam_of_one_is_greedy(model):
-    greedy = ASREngine(model, ASROptions(tokens_per_second=10.0)).transcribe(utterances())
-    beam1 = ASREngine(model, ASROptions(tokens_per_second=10.0, beam_size=1)).transcribe(utterances())
-    for g, b1, lat in zip(greedy, beam1, utterances()):
-        assert (g.token_ids, g.ended) == (b1.token_ids, b1.ended)
-        # greedy's log-prob is the beam search's scoring of the same tokens (K = 1, raw sum)
-        ids, score = beam_recompute(model, lat, ASREngine(model, ASROptions(tokens_per_second=10.0)).budget(lat.shape[0]), 1, 0.0)
-        assert ids == g.token_ids and g.logprob == pytest.approx(score, abs=1e-4)
+    """beam.py at K = 1 (called directly: the engine sends K = 1 to its greedy loop) == greedy."""
+    engine = ASREngine(model, ASROptions(tokens_per_second=10.0))
+    greedy = engine.transcribe(utterances())
+    special = model.text_tokenizer.special
+    batch, embeds = model.embed_segments([asr_segments(special, lat) for lat in utterances()])
+    kv = CachedBackbone(model)
+    _, logits = kv.prefill(embeds, batch.lengths, logits=True)
+    beam1 = beam_search(kv, model.backbone.embed_tokens, logits, [engine.budget(lat.shape[0]) for lat in utterances()],
+                        special.eos, beam_size=1, length_penalty=0.0)
+    for g, b in zip(greedy, beam1):
+        assert (g.token_ids, g.ended) == (b.tokens, b.ended)
+        assert g.logprob == pytest.approx(b.logprob, abs=1e-4)
+
+
+class ScriptedKV:
+    """A stand-in for CachedBackbone whose next-token distribution is a table keyed by each row's
+    prefix (token 0 = <|eos|>, 1 = a, 2 = b): tests the search itself on hand-computed answers."""
+
+    TABLE = {(): [1e-6, 0.6, 0.4], (1,): [0.3, 0.36, 0.34], (2,): [0.9, 0.05, 0.05], (1, 1): [0.98, 0.01, 0.01],
+             (1, 2): [0.5, 0.25, 0.25]}
+
+    def __init__(self, rows: int):
+        self.prefixes = [()] * rows
+
+    def logits(self) -> torch.Tensor:
+        return torch.tensor([self.TABLE.get(p, [0.98, 0.01, 0.01]) for p in self.prefixes]).log()
+
+    def keep(self, rows: torch.Tensor) -> None:
+        self.prefixes = [self.prefixes[r] for r in rows.tolist()]
+
+    def step(self, embeds: torch.Tensor, logits: bool = False):
+        self.prefixes = [p + (int(t),) for p, t in zip(self.prefixes, embeds[:, 0, 0])]
+        return None, self.logits()
+
+
+def scripted_search(rows: int, budgets: list[int], k: int, alpha: float = 0.0):
+    kv = ScriptedKV(rows)
+    return beam_search(kv, lambda ids: ids[..., None].float(), kv.logits(), budgets, 0, k, alpha)
+
+
+def test_beam_search_on_a_scripted_distribution():
+    # greedy: a (0.6), a (0.36), <|eos|> -> p 0.21; the beam keeps b (0.4), whose <|eos|> (0.9) wins: p 0.36
+    assert [(h.tokens, h.ended) for h in scripted_search(1, [10], 1)] == [([1, 1], True)]
+    best = scripted_search(2, [10, 10], 2)  # two utterances in one batch, same answer
+    assert [(h.tokens, h.ended) for h in best] == [([2], True)] * 2
+    assert best[0].logprob == pytest.approx(math.log(0.4 * 0.9), abs=1e-6)
+    # a beam wider than the vocabulary, and a budget of one token: finished without <|eos|>
+    assert [(h.tokens, h.ended) for h in scripted_search(1, [10], 5)] == [([2], True)]
+    assert [(h.tokens, h.ended) for h in scripted_search(1, [1], 2)] == [([1], False)]
+    # different budgets in one batch: a budget of 2 ends `a a` without <|eos|>; b <|eos|> still wins
+    assert [(h.tokens, h.ended) for h in scripted_search(2, [2, 10], 2)] == [([2], True), ([2], True)]
 
 
 def test_bad_beam_options_are_refused(model):
@@ -149,3 +197,7 @@ def test_bad_beam_options_are_refused(model):
         ASREngine(model, ASROptions(beam_size=0))
     with pytest.raises(ValueError, match="length_penalty"):
         ASREngine(model, ASROptions(beam_size=2, length_penalty=-1.0))
+    with pytest.raises(ValueError, match="length_penalty"):
+        ASREngine(model, ASROptions(beam_size=2, length_penalty=float("nan")))
+    with pytest.raises(ValueError, match="beam_size"):
+        ASREngine(model, ASROptions(beam_size=True))

@@ -1,20 +1,23 @@
 """ASR beam search over the KV cache (ASROptions.beam_size > 1; 1 is asr.py's greedy loop).
 
 Every utterance keeps up to K = beam_size live hypotheses as rows of one KV-cached batch. Each
-step scores all K x V one-token extensions of an utterance (sum of log-probabilities), walks its
-best 2K in order: an <|eos|> closes a finished hypothesis, any other token extends a live one, until
-K live ones are chosen (2K candidates always hold K that are not <|eos|>). The cache rows are then
-gathered in the new hypotheses' parent order (`CachedBackbone.keep` accepts repeated rows), so one
-backbone call per step serves every utterance's beam. A hypothesis that reaches the row's token
-budget is finished without <|eos|> (ended=False). An utterance is done once it has K finished
-hypotheses or nothing live; the result is its best finished hypothesis by
-sum log-prob / (tokens, + 1 for <|eos|>) ** length_penalty (1.0: mean log-prob, Whisper's default;
-0.0: the raw sum, which favours short transcripts).
+step scores all one-token extensions of an utterance's live hypotheses (sum of log-probabilities;
+one batched top-2K over all utterances, one device-to-host copy per step) and walks its best 2K in
+order: an <|eos|> closes a finished hypothesis (at most K are kept; a later <|eos|> of the same
+length scores lower, so dropping it loses nothing), any other token extends a live one, until K
+candidates are taken (one reaching the row's token budget is finished without <|eos|>, ended=False,
+and still counts). With K live rows at most K of the 2K candidates are <|eos|>. The cache rows are
+then gathered in the new hypotheses' parent order (`CachedBackbone.keep` accepts repeated rows), so
+one backbone call per step serves every utterance's beam. An utterance is done once it has K
+finished hypotheses or nothing live; its result is the best finished hypothesis by
+sum log-prob / (tokens, + 1 for <|eos|>) ** length_penalty (1.0: mean log-prob per emitted token,
+Whisper-like; 0.0: the raw sum, which favours short transcripts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -38,25 +41,44 @@ class _Utterance:
     finished: list[Hypothesis] = field(default_factory=list)
 
 
-def beam_search(kv: CachedBackbone, embed_tokens, logits: torch.Tensor, budgets: list[int], eos: int,
-                beam_size: int, length_penalty: float) -> list[Hypothesis]:
+def _best_candidates(logits: torch.Tensor, live: list[tuple[int, Hypothesis]], rows_of: dict[int, list[int]],
+                     n: int) -> tuple[list[list[float]], list[list[int]]]:
+    """The n best (row, token) extensions of each utterance in `rows_of` (its live rows), in one
+    top-k. Returns values [U][n'] and flat indices [U][n'] into that utterance's [rows, V] grid."""
+    width = max(len(rows) for rows in rows_of.values())
+    index = torch.zeros(len(rows_of), width, dtype=torch.long)  # [U, R] rows of the batch
+    valid = torch.zeros(len(rows_of), width, dtype=torch.bool)
+    for i, rows in enumerate(rows_of.values()):
+        index[i, :len(rows)] = torch.tensor(rows)
+        valid[i, :len(rows)] = True
+    device = logits.device
+    base = torch.tensor([h.logprob for _, h in live], dtype=torch.float32, device=device)  # [A]
+    total = base[:, None] + torch.log_softmax(logits.float(), dim=-1)  # [A, V]
+    grid = total[index.to(device)].masked_fill(~valid.to(device)[..., None], float("-inf"))  # [U, R, V]
+    values, flat = grid.flatten(1).topk(min(n, grid[0].numel()), dim=1)  # [U, n']
+    return values.tolist(), flat.tolist()
+
+
+def beam_search(kv: CachedBackbone, embed_tokens: Callable[[torch.Tensor], torch.Tensor], logits: torch.Tensor,
+                budgets: list[int], eos: int, beam_size: int, length_penalty: float) -> list[Hypothesis]:
     """`kv` just prefilled with one row per utterance, `logits` [B, V] its next-token logits,
     `embed_tokens` ids [A, 1] -> embeds [A, 1, H]. Returns each utterance's best hypothesis."""
     utts = [_Utterance(b) for b in budgets]
-    live = [(u, Hypothesis([], 0.0)) for u in range(len(budgets))]  # row i of the cache <-> live[i]
+    live: list[tuple[int, Hypothesis]] = [(u, Hypothesis([], 0.0)) for u in range(len(budgets))]  # row i <-> live[i]
+    vocab = logits.shape[-1]
     while live:
-        logp = torch.log_softmax(logits.float(), dim=-1)  # [A, V]
         rows_of: dict[int, list[int]] = {}
         for row, (u, _) in enumerate(live):
             rows_of.setdefault(u, []).append(row)
-        new_live, parents, next_ids = [], [], []
-        for u, rows in rows_of.items():
-            base = torch.tensor([live[r][1].logprob for r in rows], dtype=logp.dtype, device=logp.device)
-            total = (base[:, None] + logp[rows]).flatten()  # [len(rows) * V]
-            values, flat = total.topk(min(2 * beam_size, total.numel()))
-            kept = 0
-            for value, index in zip(values.tolist(), flat.tolist()):
-                r, tok = rows[index // logp.shape[1]], index % logp.shape[1]
+        values, flats = _best_candidates(logits, live, rows_of, 2 * beam_size)
+        new_live: list[tuple[int, Hypothesis]] = []
+        parents: list[int] = []
+        for u, vals, flat in zip(rows_of, values, flats):
+            taken = 0
+            for value, index in zip(vals, flat):
+                if value == float("-inf"):
+                    break  # padding rows of a narrower beam
+                r, tok = rows_of[u][index // vocab], index % vocab
                 parent = live[r][1]
                 if tok == eos:
                     if len(utts[u].finished) < beam_size:
@@ -68,9 +90,8 @@ def beam_search(kv: CachedBackbone, embed_tokens, logits: torch.Tensor, budgets:
                 else:
                     new_live.append((u, hyp))
                     parents.append(r)
-                    next_ids.append(tok)
-                kept += 1
-                if kept == beam_size:
+                taken += 1
+                if taken == beam_size:
                     break
         # an utterance with K finished hypotheses stops; its live rows are dropped
         keep = [i for i, (u, _) in enumerate(new_live) if len(utts[u].finished) < beam_size]
@@ -78,6 +99,6 @@ def beam_search(kv: CachedBackbone, embed_tokens, logits: torch.Tensor, budgets:
         if not live:
             break
         kv.keep(torch.tensor([parents[i] for i in keep], dtype=torch.long, device=logits.device))
-        ids = torch.tensor([next_ids[i] for i in keep], dtype=torch.long, device=logits.device)
+        ids = torch.tensor([h.tokens[-1] for _, h in live], dtype=torch.long, device=logits.device)
         _, logits = kv.step(embed_tokens(ids[:, None]), logits=True)  # [A, V]
     return [max(u.finished, key=lambda h: h.score(length_penalty)) for u in utts]

@@ -42,7 +42,7 @@ def left_pad(embeds: torch.Tensor, lengths: torch.Tensor) -> LeftPadded:
 class CachedBackbone:
     """Incremental backbone evaluation: `prefill` once, then `step` one column at a time.
 
-    Rows can be dropped (`keep`) when they finish. Holds the cache, the growing attention mask
+    Rows can be dropped, reordered or repeated (`keep`: finished rows, beam search). Holds the cache, the growing attention mask
     [A, L_total] and each row's next position id [A].
     """
 
@@ -78,7 +78,8 @@ class CachedBackbone:
         return out.hidden[:, -1], None if out.logits is None else out.logits[:, -1]
 
     def keep(self, rows: torch.Tensor) -> None:
-        """Keep only `rows` (indices into the current batch, [A'] long), in that order."""
+        """Keep only `rows` (indices into the current batch, [A'] long), in that order; an index may
+        repeat (beam search: two hypotheses extending the same parent)."""
         self.cache.batch_select_indices(rows)
         self.attention_mask = self.attention_mask[rows]
         self.next_position = self.next_position[rows]

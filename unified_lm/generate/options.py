@@ -77,8 +77,8 @@ class ASROptions:
     def validate(self) -> "ASROptions":
         if self.max_tokens <= 0 or self.tokens_per_second <= 0:
             raise ValueError("max_tokens and tokens_per_second must be positive")
-        if not isinstance(self.beam_size, int) or self.beam_size < 1:
+        if isinstance(self.beam_size, bool) or not isinstance(self.beam_size, int) or self.beam_size < 1:
             raise ValueError(f"beam_size must be an integer >= 1 (1 = greedy), got {self.beam_size!r}")
-        if self.length_penalty < 0:
+        if not self.length_penalty >= 0:  # also refuses NaN
             raise ValueError(f"length_penalty must be >= 0 (0 = raw sum of log-probs), got {self.length_penalty}")
         return self

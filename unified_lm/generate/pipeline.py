@@ -118,7 +118,8 @@ class Synthesizer:
 
 
 class Transcriber:
-    """Greedy ASR from waveforms (at the tokenizer's sample rate) to text."""
+    """ASR from waveforms (at the tokenizer's sample rate) to text: greedy by default,
+    beam search with ASROptions(beam_size=K) (the holitok-asr CLI defaults to K = 4)."""
 
     def __init__(self, model: UnifiedLM, tokenizer, options: ASROptions = ASROptions()):
         check_compatible(model, tokenizer)
