@@ -36,9 +36,7 @@ case "$CONF" in tiny|paper) ;; *) echo "run.sh: CONF must be tiny or paper, got 
 LAT=$EXP_DIR/latents
 mkdir -p "$EXP_DIR"
 # 1 if both training configs (+ the command-line overrides) enable the TTS text pointer, else 0
-POINTER=$("$BIN/python" -c "import sys; from unified_lm.train.config import load_train_config as l
-on = {int(l(f, sys.argv[3:]).model.pointer.enabled) for f in sys.argv[1:3]}
-sys.exit('run.sh: the tts_only and joint configs must agree on model.pointer.enabled') if len(on) > 1 else print(*on)" \
+POINTER=$("$BIN/python" -m unified_lm.train.pointer_flag \
   "recipes/unified/conf/${CONF}_tts_only.yaml" "recipes/unified/conf/${CONF}_joint.yaml" ${overrides[@]+"${overrides[@]}"})
 CUTS=cuts_with_latents.jsonl.gz
 if [ "$POINTER" = 1 ]; then CUTS=cuts_aligned.jsonl.gz; fi  # the pointer trains on the aligner's unit_starts
