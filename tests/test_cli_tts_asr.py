@@ -156,3 +156,15 @@ def test_asr_manifest_resumable(env, tmp_path, capsys):
     assert asr_main(args) == 0
     assert hyp.read_text() == before and "skipping 3" in capsys.readouterr().out
     assert json.loads((tmp_path / "hyp.jsonl.failures.json").read_text())["failed"] == 0
+
+
+def test_asr_beam_size_flag(env, capsys):
+    """--beam-size 1 (greedy) and the default beam both transcribe; a bad width is a clean error."""
+    wav = str(env / "prompt.wav")
+    assert asr_main(["--model", str(env / "model"), "--beam-size", "1", wav]) == 0
+    assert asr_main(["--model", str(env / "model"), wav]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert asr_main(["--model", str(env / "model"), "--beam-size", "0", wav]) == 2
+    assert "beam_size" in capsys.readouterr().err
+    assert asr_main(["--model", str(env / "model"), "--length-penalty", "-1", wav]) == 2
+    assert "length_penalty" in capsys.readouterr().err
