@@ -21,3 +21,5 @@ def test_disagreeing_configs_are_an_error(tmp_path, capsys):
     assert main([str(CONF / "tiny_joint.yaml"), str(off)]) == 2
     assert "disagree on model.pointer.enabled" in capsys.readouterr().err
     assert main([]) == 2
+    assert main([str(CONF / "tiny_joint.yaml"), "model.pointer.enabled=maybe"]) == 2
+    assert "model.pointer.enabled" in capsys.readouterr().err

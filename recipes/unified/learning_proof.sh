@@ -14,7 +14,13 @@ BIN=${BIN:-.venv/bin}
 LAT=${LAT:-exp/unified_tiny/latents}
 EXP=${EXP:-exp/learning_proof}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-common=("data.train_manifest=$LAT/train/cuts_with_latents.jsonl.gz" "data.dev_manifest=$LAT/dev/cuts_with_latents.jsonl.gz"
+# The TTS text pointer (on in the tiny configs since session 9) trains on aligned cuts: the CTC
+# aligner is trained and run once below (ALIGN_STEPS, 1000 as in recipes/tiny/run.sh; timed apart).
+POINTER=$("$BIN/python" -m unified_lm.train.pointer_flag recipes/unified/conf/tiny_tts_only.yaml \
+  recipes/unified/conf/tiny_joint.yaml "$@")
+CUTS=cuts_with_latents.jsonl.gz
+if [ "$POINTER" = 1 ]; then CUTS=cuts_aligned.jsonl.gz; fi
+common=("data.train_manifest=$LAT/train/$CUTS" "data.dev_manifest=$LAT/dev/$CUTS"
         "data.latent_stats=$LAT/train/latent_stats.json" "cpu=true")
 if [ ! -f "$LAT/train/cuts_with_latents.jsonl.gz" ]; then
   if [ -z "${TOKENIZER_DIR:-}" ] || [ -z "${DATA_DIR:-}" ]; then
@@ -26,26 +32,17 @@ if [ ! -f "$LAT/train/cuts_with_latents.jsonl.gz" ]; then
     "$BIN/holitok-tokenizer" extract --model "$TOKENIZER_DIR" --manifest "$DATA_DIR/cuts_$split.jsonl.gz" --out-dir "$LAT/$split"
   done
 fi
-# The TTS text pointer (on in the tiny configs since session 9) trains on aligned cuts: the CTC
-# aligner is trained and run once here (ALIGN_STEPS, 1000 as in recipes/tiny/run.sh; timed apart).
-CUTS=cuts_with_latents.jsonl.gz
-POINTER=$("$BIN/python" -m unified_lm.train.pointer_flag recipes/unified/conf/tiny_tts_only.yaml \
-  recipes/unified/conf/tiny_joint.yaml "$@")
 if [ "$POINTER" = 1 ]; then
-  if [ ! -f "$LAT/train/cuts_aligned.jsonl.gz" ] || [ ! -f "$LAT/dev/cuts_aligned.jsonl.gz" ] \
-     || [ ! -f "$LAT/test/cuts_aligned.jsonl.gz" ]; then
+  if [ ! -f "$LAT/train/$CUTS" ] || [ ! -f "$LAT/dev/$CUTS" ] || [ ! -f "$LAT/test/$CUTS" ]; then
     astart=$(date +%s)
     "$BIN/holitok-align" train --manifest "$LAT/train/cuts_with_latents.jsonl.gz" --out "$EXP/aligner" \
       --steps "${ALIGN_STEPS:-1000}"
     for split in train dev test; do  # the report's held-out flow loss needs the test alignments too
       "$BIN/holitok-align" extract --aligner "$EXP/aligner" --manifest "$LAT/$split/cuts_with_latents.jsonl.gz" \
-        --out "$LAT/$split/cuts_aligned.jsonl.gz"
+        --out "$LAT/$split/$CUTS"
     done
     echo "learning proof: aligner trained and run in $(( $(date +%s) - astart )) s"
   fi
-  common=("data.train_manifest=$LAT/train/cuts_aligned.jsonl.gz" "data.dev_manifest=$LAT/dev/cuts_aligned.jsonl.gz"
-          "data.latent_stats=$LAT/train/latent_stats.json" "cpu=true")
-  CUTS=cuts_aligned.jsonl.gz
 fi
 start=$(date +%s)
 "$BIN/holitok-train" unified recipes/unified/conf/tiny_tts_only.yaml "exp_dir=$EXP/tts_only" "${common[@]}" "$@"

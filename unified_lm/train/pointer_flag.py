@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from holitok_common.config import ConfigError
 from unified_lm.train.config import load_train_config
 
 
@@ -20,7 +21,11 @@ def main(argv: list[str]) -> int:
         print("usage: python -m unified_lm.train.pointer_flag CONFIG.yaml [CONFIG.yaml ...] [key=value ...]",
               file=sys.stderr)
         return 2
-    flags = {f: load_train_config(f, overrides).model.pointer.enabled for f in files}
+    try:
+        flags = {f: load_train_config(f, overrides).model.pointer.enabled for f in files}
+    except ConfigError as exc:
+        print(f"pointer_flag: {exc}", file=sys.stderr)
+        return 2
     if len(set(flags.values())) > 1:
         print(f"pointer_flag: the configs disagree on model.pointer.enabled: {flags}; set it the same in all",
               file=sys.stderr)
