@@ -93,3 +93,12 @@ def test_existing_corpus_is_reused_only_with_the_same_settings(tmp_path):
         build_corpus(out, SynthConfig(hours=2.0, seed=0, lexicon_fraction=0.1))
     with pytest.raises(CorpusError, match="choose another output folder"):
         build_corpus(out, SynthConfig(hours=6.0, seed=0))
+
+
+def test_imported_manifests_are_never_overwritten(tmp_path):
+    out = tmp_path / "imported"
+    out.mkdir()
+    (out / "cuts_train.jsonl.gz").write_bytes(b"")  # e.g. from `holitok-data librispeech`: no corpus.json
+    with pytest.raises(CorpusError, match="--stage 1"):
+        build_corpus(out, SynthConfig(hours=0.01, seed=0))
+    assert (out / "cuts_train.jsonl.gz").read_bytes() == b""

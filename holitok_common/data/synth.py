@@ -152,9 +152,14 @@ def _heldout_list(cuts: list[MonoCut], out_dir: Path) -> list[SeedTTSItem]:
 
 def reuse_existing(out_dir: Path, cfg: SynthConfig) -> dict | None:
     """The summary of the corpus already in `out_dir` (marked "reused": True), None if there is none;
-    CorpusError if it was built with other settings."""
+    CorpusError if it was built with other settings, or if `out_dir` holds manifests of another origin."""
     path = out_dir / "corpus.json"
     if not path.is_file():
+        imported = sorted(p.name for p in out_dir.glob("cuts_*.jsonl.gz"))
+        if imported:
+            raise CorpusError(f"{out_dir} holds {', '.join(imported)} but no corpus.json (a corpus not built by "
+                              "`holitok-data synth`?): synthesising would overwrite them; start the recipe after its "
+                              "data stage (--stage 1) to use them, or choose an empty folder")
         return None
     summary = json.loads(path.read_text())
     built = (summary.get("hours_requested"), summary.get("seed"), summary.get("lexicon_fraction", 1.0))

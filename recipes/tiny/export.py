@@ -81,12 +81,20 @@ def check_loads(out: Path) -> dict:
             "unified_parameters": model.num_parameters().total}
 
 
-def provenance(exp: Path) -> dict:
+def head_commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                                cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        return "unknown"
+
+
+def provenance(exp: Path) -> dict:
+    """`commit`: the one the run started from (EXP/recipe_commit.txt, written by run.sh when it first
+    runs in EXP), else the checkout's HEAD now; `commit_at_export` when they differ."""
+    now = head_commit()
+    started = exp / "recipe_commit.txt"
+    commit = started.read_text().strip() if started.is_file() else now
     steps = {}
     for name, run in (("tokenizer_stage1", "tokenizer/stage1"), ("tokenizer_stage2", "tokenizer/stage2"),
                       ("tokenizer_stage3", "tokenizer/stage3"), ("unified_tts_only", "unified/tts_only/checkpoints"),
@@ -103,8 +111,11 @@ def provenance(exp: Path) -> dict:
             evals[name] = {k: res["metrics"].get(k) for k in keys}
             if "asr" in res["judges"]:  # seedtts runs name their judge; librispeech scores given hypotheses
                 evals[name]["asr_judge"] = res["judges"]["asr"]["name"]
-    return {"commit": commit, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": "recipes/tiny/run.sh",
-            "exp_dir": shown_path(exp), "steps": steps, "eval": evals}
+    out = {"commit": commit, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": "recipes/tiny/run.sh",
+           "exp_dir": shown_path(exp), "steps": steps, "eval": evals}
+    if now != commit:
+        out["commit_at_export"] = now
+    return out
 
 
 def shown_path(path: Path) -> str:

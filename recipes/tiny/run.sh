@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The embedded end-to-end run: corpus -> tiny tokenizer -> latents -> tiny unified model -> ASR and
-# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). 75 min on 2 idle CPU
-# cores with the step counts of the tiny YAMLs; SMOKE=1 runs every stage in a few minutes.
+# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). 83 min on 2 idle CPU
+# cores with the step counts of the tiny YAMLs (session 9, recipes/tiny/README.md); SMOKE=1 runs every stage
+# in a few minutes.
 #
 #   bash recipes/tiny/run.sh                                  # everything (stages 0-8)
 #   bash recipes/tiny/run.sh --stage 4 --stop-stage 7         # decode + eval + report again
 #   SMOKE=1 EXP_DIR=/tmp/tiny bash recipes/tiny/run.sh        # the wiring check (what tests/test_e2e_smoke.py runs)
 #
-# Stages: 0 corpus (holitok-data synth; reused when DATA_DIR/cuts_train.jsonl.gz exists)
+# Stages: 0 corpus (holitok-data synth; reuses DATA_DIR when its corpus.json has the same settings, refuses others)
 #         1 tokenizer stages I, II, III      (recipes/tokenizer/run.sh, CONF=tiny)
 #         2 latents of train/dev/test/heldout, CTC aligner + aligned manifests (recipes/unified/run.sh stages 0-1)
 #         3 unified TTS-only, then joint      (recipes/unified/run.sh stages 2-3, conf/tiny_*.yaml)
@@ -19,7 +20,8 @@
 #         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
 # Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (6),
 #   LEXICON_FRACTION (0.1: a ~460-word read-speech task, see holitok_common/data/sentences.py),
-#   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (0 = the whole list),
+#   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (60 lines round-robin
+#   over the held-out voices, as the shipped run; 0 = the whole list, ~9x the stage 5-6 time),
 #   TOK_ARGS / UNI_ARGS (extra key=value overrides of the tokenizer / unified trainings),
 #   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2),
 #   ALIGN_STEPS (1000: the CTC aligner's training steps), ASR_BEAM (4: holitok-asr --beam-size).
@@ -35,7 +37,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --stage) stage="$2"; shift 2 ;;
     --stop-stage) stop_stage="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (use --stage N --stop-stage M)" >&2; exit 2 ;;
   esac
 done
@@ -61,7 +63,7 @@ else
   DATA_DIR="$(abspath "${DATA_DIR:-data/corpus}")"
   MODELS_DIR="$(abspath "${MODELS_DIR:-models/tiny}")"
   SYNTH_HOURS="${SYNTH_HOURS:-6}"
-  MAX_TTS_ITEMS="${MAX_TTS_ITEMS:-0}"
+  MAX_TTS_ITEMS="${MAX_TTS_ITEMS:-60}"
   TOK_ARGS="${TOK_ARGS:-}"
   UNI_ARGS="${UNI_ARGS:-}"
   TTS_ARGS="${TTS_ARGS:-}"
@@ -102,6 +104,9 @@ unified_recipe() {  # the unified recipe on our paths; arguments: its stage flag
 }
 TTS_LIST="$DECODE/heldout_seedtts.lst"  # the list decoded and judged (all of DATA_DIR's, or MAX_TTS_ITEMS lines)
 START=$(date +%s)
+if [[ ! -f "$EXP_DIR/recipe_commit.txt" ]]; then  # the commit this run started from (export.py records it)
+  git -C "$ROOT" rev-parse HEAD > "$EXP_DIR/recipe_commit.txt" 2>/dev/null || echo unknown > "$EXP_DIR/recipe_commit.txt"
+fi
 echo "run.sh: SMOKE=$SMOKE DATA_DIR=$DATA_DIR EXP_DIR=$EXP_DIR MODELS_DIR=$MODELS_DIR stages $stage-$stop_stage" >&2
 
 if want 0; then

@@ -7,7 +7,8 @@
 #   bash recipes/tokenizer/learning_proof.sh
 #
 # Environment: DATA_DIR (default data/corpus), EXP_DIR (default exp/tokenizer_tiny), MAX_UTTS (eval
-# subset; default all), DOCS (default docs/). Finished stages are skipped (EXP_DIR/.done.stageN),
+# subset; default all), DOCS (where the report and curve go; default EXP_DIR, so a run never overwrites the
+# committed docs/tokenizer_learning_proof.md, which keeps every session's attempt). Finished stages are skipped (EXP_DIR/.done.stageN),
 # interrupted ones resume from their newest checkpoint. For a fresh, timed run: rm -rf EXP_DIR first
 # (keep data/corpus); EXP_DIR/stage_times.txt accumulates the per-stage wall-clock.
 set -euo pipefail
@@ -17,7 +18,7 @@ export DATA_DIR="${DATA_DIR:-$ROOT/data/corpus}" EXP_DIR="${EXP_DIR:-$ROOT/exp/t
 # One intra-op thread: on a 2-core machine shared with other jobs, 2 OpenMP threads thrash (measured
 # 7-13 s/step vs 0.4 s/step with 1 thread for stage I); the run uses at most the 2 cores either way.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
-DOCS="${DOCS:-$ROOT/docs}"
+DOCS="${DOCS:-$EXP_DIR}"
 PYTHON="${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/python" || echo python3)}"
 mkdir -p "$EXP_DIR"
 times="$EXP_DIR/stage_times.txt"

@@ -4,7 +4,8 @@
 #   CONF=tiny bash recipes/tokenizer/run.sh --stage 0 --stop-stage 5
 #   CONF=holitok-48k NGPU=8 DATA_DIR=/data/holitok EXP_DIR=/exp/holitok bash recipes/tokenizer/run.sh --stage 1
 #
-# Stages: 0 data (holitok-data synth, unless DATA_DIR already has cuts_train.jsonl.gz)
+# Stages: 0 data (holitok-data synth; reuses a corpus it built with the same settings; refuses other settings
+#           and manifests it did not build: start at --stage 1 for an imported corpus)
 #         1 stage I (AE)   2 stage II (VAE bottleneck)   3 stage III (enrichment)
 #         4 latent extraction (holitok-tokenizer extract)   5 reconstruction eval (holitok-eval)
 # Environment: CONF=tiny|holitok-48k, DATA_DIR, EXP_DIR, NGPU (processes per node; >1 uses torchrun),
@@ -18,7 +19,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --stage) stage="$2"; shift 2 ;;
     --stop-stage) stop_stage="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (use --stage N --stop-stage M)" >&2; exit 2 ;;
   esac
 done

@@ -8,7 +8,7 @@
 #   3 unified   holitok-train unified conf/${CONF}_joint.yaml, DiT + stop head initialised from stage 2
 #   4 decode    holitok-asr on test; holitok-tts on the held-out Seed-TTS list
 #   5 eval      holitok-eval librispeech (WER) + seedtts (WER, SIM)
-# Usage: DATA_DIR=data/corpus TOKENIZER_DIR=exp/tokenizer EXP_DIR=exp/unified CONF=tiny NGPU=1 \
+# Usage: DATA_DIR=data/corpus TOKENIZER_DIR=exp/tokenizer-tiny/stage3/step-NNNNNN/tokenizer EXP_DIR=exp/unified CONF=tiny NGPU=1 \
 #        bash recipes/unified/run.sh [--stage N] [--stop-stage M] [key=value ...]
 # Extra key=value arguments are passed to both training stages. Paper size needs QWEN_DIR (a local
 # Qwen2.5-0.5B checkout: real LM weights + its HF tokenizer). Each finished stage leaves a .done marker.
@@ -17,6 +17,11 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-.venv/bin}
 DATA_DIR=${DATA_DIR:-data/corpus}
 TOKENIZER_DIR=${TOKENIZER_DIR:-exp/tokenizer}
+if [ ! -f "$TOKENIZER_DIR/meta.json" ]; then
+  echo "run.sh: TOKENIZER_DIR=$TOKENIZER_DIR is not a tokenizer folder (no meta.json): set it to a trained one," \
+       "e.g. exp/tokenizer-tiny/stage3/step-NNNNNN/tokenizer (recipes/tokenizer/run.sh) or models/tiny/tokenizer" >&2
+  exit 2
+fi
 EXP_DIR=${EXP_DIR:-exp/unified_${CONF:-tiny}}
 CONF=${CONF:-tiny}
 NGPU=${NGPU:-1}

@@ -118,7 +118,7 @@ class _SkipContext:
 def open_stream_decoder(tokenizer, context_latents: Optional[torch.Tensor] = None) -> StreamDecoder:
     """The tokenizer's own streaming decoder when it has one, else RedecodeStreamer.
 
-    Contract expected from the tokenizer (the one place to adapt when it lands):
+    Contract expected from the tokenizer (HoliTok.stream_decoder meets it):
     `tokenizer.stream_decoder()` returns an object with `push(latents [T, D]) -> wav [S]` (the
     samples that became final) and `flush() -> wav [S]` (the rest), whose outputs concatenate
     to `decode(all latents)`.
