@@ -29,8 +29,15 @@ test-slow: setup
 # The demo runs the shipped models (models/tiny); without them (e.g. MODELS pointing elsewhere) it
 # runs the corpus smoke, which needs the speech engines, so it depends on the full set-up.
 # make demo [TEXT="..."] [PROMPT=voice.wav PROMPT_TEXT="its transcript"]
+# The values travel through the environment unexpanded ($(value ...)), so "$", quotes and spaces in a
+# sentence arrive as typed; a variable given empty (TEXT=) reaches demo.sh, which refuses it clearly.
+demo: export DEMO_TEXT := $(value TEXT)
+demo: export DEMO_PROMPT := $(value PROMPT)
+demo: export DEMO_PROMPT_TEXT := $(value PROMPT_TEXT)
 demo: setup
-	bash recipes/demo.sh $(if $(TEXT),--text "$(TEXT)") $(if $(PROMPT),--prompt "$(PROMPT)") $(if $(PROMPT_TEXT),--prompt-text "$(PROMPT_TEXT)")
+	bash recipes/demo.sh $(if $(filter undefined,$(origin TEXT)),,--text "$$DEMO_TEXT") \
+	  $(if $(filter undefined,$(origin PROMPT)),,--prompt "$$DEMO_PROMPT") \
+	  $(if $(filter undefined,$(origin PROMPT_TEXT)),,--prompt-text "$$DEMO_PROMPT_TEXT")
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output

@@ -17,25 +17,69 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
+from holitok_common.outputs import check_output_dir
 from eval import judges
 from eval.report import Report, write_report
 from eval.scoring import PROTOCOLS, ScoreResult, get_protocol, score
 from eval.text_io import read_transcripts
 
-USER_ERRORS = (ValueError, FileNotFoundError, ImportError, RuntimeError)  # all our error classes derive from these
+USER_ERRORS = (ValueError, OSError, ImportError, RuntimeError)  # all our error classes derive from these; OSError: paths
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _device_arg(text: str) -> str:
+    """argparse type for --device: auto | cpu | cuda | cuda:N (anything else is refused, not run on CPU)."""
+    index = text[len("cuda:"):] if text.startswith("cuda:") else None
+    if text in ("auto", "cpu", "cuda") or (index is not None and index.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N")
+
+
+def _count_arg(minimum: int) -> Callable[[str], int]:
+    """argparse type for an integer >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
 def _device(name: str) -> str:
-    if name != "auto":
-        return name
+    """Resolve --device; an explicit cuda that is not there is an error, never a silent CPU run."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {name} was requested but no CUDA device is available; use --device cpu (or auto)")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) (cuda:0..); pick one of them")
+    return name
+
+
+def _out_dir(path: str | Path) -> Path:
+    """Create the output folder once it is known to be writable, before any judge or model loads."""
+    out = check_output_dir(path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _error_message(exc: BaseException) -> str:
+    """One line: our own errors carry their message; raw OS errors become `path: reason`."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}; check the path, its permissions and free disk space"
+    return str(exc)
 
 
 def _json_default(obj):
@@ -66,6 +110,8 @@ def _wer_values(rows: list[dict]) -> list[float]:
 
 
 def cmd_score(args) -> int:
+    if args.out_dir:
+        _out_dir(args.out_dir)
     res = score(args.protocol, read_transcripts(args.refs), read_transcripts(args.hyps))
     report = _score_report("score", res)
     if args.out_dir:
@@ -85,7 +131,10 @@ def cmd_seedtts(args) -> int:
     if args.cross_sim and args.sim_judge == "none":
         raise ValueError("--cross-sim needs a speaker judge (--sim-judge), not none")
     items = parse_seedtts_list(args.meta)  # fail on a bad list before spending time loading judges
+    if not items:
+        raise ValueError(f"{args.meta}: the meta list has no items")
     judged_wavs(items, args.wav_dir, args.ground_truth)
+    _out_dir(args.out_dir)
     speakers = None
     if args.cross_sim:
         speakers = read_speaker_map(args.speakers, items) if args.speakers else speakers_by_prompt_dir(items)
@@ -106,6 +155,7 @@ def cmd_librispeech(args) -> int:
     from eval.manifest import manifest_refs
 
     refs = manifest_refs(args.manifest)
+    _out_dir(args.out_dir)
     hyps_path, decoded = args.hyps, None
     if args.model:
         decoded = decode_with_holitok_asr(args.model, args.manifest, Path(args.out_dir) / "hyp.jsonl")
@@ -131,13 +181,15 @@ def cmd_librispeech(args) -> int:
 
 
 def cmd_reconstruction(args) -> int:
-    from eval.manifest import iter_manifest_audio
+    from eval.manifest import check_manifest_audio, iter_manifest_audio
     from eval.reconstruction import evaluate_reconstruction, reconstruction_report
 
     try:
         from holitok_tokenizer import HoliTok
     except ImportError as exc:
         raise ImportError(f"holitok_tokenizer.HoliTok is not available ({exc}); the tokenizer package is not built yet") from exc
+    check_manifest_audio(args.manifest, args.max_utts)  # missing audio fails here, before models load
+    _out_dir(args.out_dir)
     device = _device(args.device)
     tok = HoliTok.from_pretrained(args.tokenizer)
     if hasattr(tok, "to"):
@@ -186,15 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tokenizer", required=True, help="HoliTok.from_pretrained directory")
     r.add_argument("--manifest", required=True)
     r.add_argument("--out-dir", required=True)
-    r.add_argument("--max-utts", type=int)
-    r.add_argument("--n-plots", type=int, default=3, help="utterances with original/reconstruction mel plots")
+    r.add_argument("--max-utts", type=_count_arg(1), help="evaluate only the first N cuts (N >= 1)")
+    r.add_argument("--n-plots", type=_count_arg(0), default=3, help="utterances with original/reconstruction mel plots")
     r.add_argument("--asr-judge", default="whisper-base-offline", help="ASR judge or none")
     r.add_argument("--sim-judge", default="resemblyzer", help="speaker judge or none")
     r.set_defaults(func=cmd_reconstruction)
     for sp in (s, t, l, r):
         sp.add_argument("--json", action="store_true", help="print one JSON object with the headline numbers")
     for sp in (t, r):
-        sp.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+        sp.add_argument("--device", default="auto", type=_device_arg, help="auto | cpu | cuda[:N]")
     return p
 
 
@@ -205,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if os.environ.get("HOLITOK_DEBUG"):  # show the traceback instead of the one-line message
             raise
-        print(f"holitok-eval {args.command}: error: {exc}", file=sys.stderr)
+        print(f"holitok-eval {args.command}: error: {_error_message(exc)}", file=sys.stderr)
         return 2
 
 

@@ -5,7 +5,8 @@ Two aggregations exist and are both reported:
 - corpus WER: sum(S+D+I) / sum(N); the LibriSpeech headline.
 Ids of the references missing from the hypotheses are counted and listed; `wer_with_missing` scores
 each missing utterance as all deletions (per-utterance WER 100%) under the headline aggregation.
-Hypotheses whose id is not in the references are listed as `extra` and not scored.
+Hypotheses whose id is not in the references are listed as `extra` and not scored. No hypotheses,
+or none whose id is a reference id (e.g. ids from another split or naming scheme), is an error.
 An utterance whose reference is empty after normalisation has no per-utterance WER; it is counted
 (`empty_refs`) and left out of the per-utterance mean, while its insertions count in the corpus WER.
 """
@@ -141,11 +142,21 @@ def _pct(num: float, den: float) -> float:
     return 100.0 * num / den if den else float("nan")
 
 
+def _check_ids_overlap(refs: Mapping[str, str], hyps: Mapping[str, str]) -> None:
+    """Some missing hypotheses are a result (reported); none matching at all is a user error."""
+    if not hyps:
+        raise ValueError(f"no hypotheses to score against {len(refs)} reference(s); give a transcript per reference id")
+    if not any(k in refs for k in hyps):
+        raise ValueError(f"no hypothesis id matches a reference id (references e.g. {next(iter(refs))!r}, "
+                         f"hypotheses e.g. {next(iter(hyps))!r}); key the hypotheses by the reference ids")
+
+
 def score(protocol_name: str, refs: Mapping[str, str], hyps: Mapping[str, str]) -> ScoreResult:
     """Score hyps against refs ({id: text}); never drops an id silently."""
     protocol = get_protocol(protocol_name)
     if not refs:
         raise ValueError("no references to score against")
+    _check_ids_overlap(refs, hyps)
     per_utt = [score_utterance(protocol, k, refs[k], hyps[k]) for k in refs if k in hyps]
     missing_ids = [k for k in refs if k not in hyps]
     extra_ids = [k for k in hyps if k not in refs]

@@ -3,7 +3,8 @@ and SIM = cosine of speaker embeddings of the generated wav vs the PROMPT wav (b
 
 Unlike the official scripts, nothing is skipped silently: generated wavs that are missing or
 unreadable, transcriptions that fail and SIM computations that fail are counted and listed. The
-WER headline covers the transcribed utterances; `wer_with_missing` scores the rest as 100%.
+WER headline covers the transcribed utterances; `wer_with_missing` scores the rest as 100%. A run in
+which no item could be transcribed (no wav found, all unreadable) is an error, not a report of nans.
 
 Two additions to the protocol (reported under their own names, never mixed into the headline):
 - `ground_truth=True` judges the list's own recordings (`gt_wav`, the 5th field) instead of generated
@@ -68,10 +69,16 @@ def judged_wavs(items: list[SeedTTSItem], wav_dir: str | Path | None, ground_tru
         if lacking:
             raise ValueError(f"ground-truth scoring needs the 5th field (gt_wav) on every line; "
                              f"{len(lacking)} item(s) lack it, e.g. {lacking[:3]}")
-        return {item.utt: item.gt_wav for item in items}
-    if wav_dir is None or not Path(wav_dir).is_dir():
-        raise FileNotFoundError(f"{wav_dir}: generated-wav directory does not exist (expected <utt>.wav files)")
-    return {item.utt: Path(wav_dir) / f"{item.utt}.wav" for item in items}
+        wavs = {item.utt: item.gt_wav for item in items if item.gt_wav is not None}
+        fix = "check the gt_wav paths (5th field, relative to the list's folder)"
+    else:
+        if wav_dir is None or not Path(wav_dir).is_dir():
+            raise FileNotFoundError(f"{wav_dir}: generated-wav directory does not exist (expected <utt>.wav files)")
+        wavs = {item.utt: Path(wav_dir) / f"{item.utt}.wav" for item in items}
+        fix = "--wav-dir must hold one <utt>.wav per list item"
+    if wavs and not any(path.is_file() for path in wavs.values()):
+        raise FileNotFoundError(f"none of the {len(wavs)} wav(s) to judge exists, e.g. {next(iter(wavs.values()))}; {fix}")
+    return wavs
 
 
 def run_judges(items: list[SeedTTSItem], wavs: dict[str, Path], asr: AsrJudge, sim: SpeakerJudge | None,
@@ -105,6 +112,18 @@ def run_judges(items: list[SeedTTSItem], wavs: dict[str, Path], asr: AsrJudge, s
     return run
 
 
+def _nothing_judged(run: SeedTTSRun, wavs: dict[str, Path]) -> str:
+    """Why no item got a transcription: counts and one example of each kind of failure."""
+    parts = []
+    if run.missing_wavs:
+        parts.append(f"{len(run.missing_wavs)} wav(s) missing (e.g. {wavs[run.missing_wavs[0]]})")
+    if run.asr_failed:
+        utt, reason = next(iter(run.asr_failed.items()))
+        parts.append(f"{len(run.asr_failed)} unreadable or not transcribed (e.g. {utt}: {reason})")
+    return (f"none of the {len(wavs)} item(s) could be judged: {'; '.join(parts)}; "
+            "fix the wavs (or the ASR judge) and run again")
+
+
 def evaluate_seedtts(meta: str | Path, wav_dir: str | Path | None, lang: str, asr: AsrJudge,
                      sim: SpeakerJudge | None, log: Callable[[str], None] = lambda _: None,
                      ground_truth: bool = False, speakers: dict[str, str] | None = None) -> SeedTTSResult:
@@ -115,7 +134,10 @@ def evaluate_seedtts(meta: str | Path, wav_dir: str | Path | None, lang: str, as
         raise ValueError(f"{meta}: the meta list has no items")
     if speakers is not None and sim is None:
         raise ValueError("cross-speaker SIM needs a speaker judge (--sim-judge), not none")
-    run = run_judges(items, judged_wavs(items, wav_dir, ground_truth), asr, sim, log)
+    wavs = judged_wavs(items, wav_dir, ground_truth)
+    run = run_judges(items, wavs, asr, sim, log)
+    if not run.hyps:
+        raise ValueError(_nothing_judged(run, wavs))
     refs = {item.utt: item.target_text for item in items}
     result = score(f"seedtts-{lang}", refs, run.hyps)
     sims = list(run.sims.values())

@@ -33,6 +33,8 @@ def audio_info(path: str | Path) -> AudioInfo:
     import soundfile as sf
 
     path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file; pass a WAV/FLAC/OGG file")
     if not path.is_file():
         raise AudioError(f"{path}: audio file does not exist")
     try:

@@ -130,6 +130,14 @@ def merge(cfg: C, data: Mapping[str, Any], where: str = "") -> C:
     return dataclasses.replace(cfg, **changes)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: what the YAML parser objected to and where (1-based line and column)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"invalid YAML at {where}{problem}"
+
+
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     """Turn ["a.b=3", "c=[1,2]"] into the nested mapping {"a": {"b": 3}, "c": [1, 2]}.
 
@@ -144,7 +152,11 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
         key = key.strip()
         if not key or any(not part for part in key.split(".")):
             raise ConfigError(f"override {item!r} has an empty key")
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({_yaml_problem(exc)}); "
+                              "quote it to pass a string, e.g. name='a: b'") from exc
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:
@@ -181,9 +193,16 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"config file {str(path)!r} is a directory; pass a YAML file")
         if not path.is_file():
             raise ConfigError(f"config file {str(path)!r} does not exist")
-        loaded = yaml.safe_load(path.read_text())
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {str(path)!r}: {_yaml_problem(exc)}; fix the YAML syntax") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -17,12 +17,31 @@ import numpy as np
 import torch
 
 from holitok_common.audio import audio_info, read_audio, write_audio
+from holitok_common.outputs import OutputPathError, check_output_dir, check_output_file
+
+
+LATENT_SUFFIXES = (".npy", ".safetensors")
+AUDIO_OUT_SUFFIXES = (".wav",)  # outputs are float32 WAV
+
+
+class UsageError(ValueError):
+    """A command-line mistake (bad output path, unusable latent file, unavailable device)."""
 
 
 def _device(name: str | None) -> torch.device:
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """`auto` (or None): cuda if available, else cpu. `cuda` without a CUDA device is a UsageError."""
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available; use --device cpu (or auto)")
+    return torch.device(name)
+
+
+def _check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Fail before the model runs: wrong suffix, an existing directory, or an unwritable folder."""
+    if path.suffix not in suffixes:
+        raise UsageError(f"{path}: {what} must end with {' or '.join(suffixes)}")
+    check_output_file(path, suffixes)
 
 
 def _load_model(args):
@@ -58,6 +77,7 @@ def cmd_convert(args) -> int:
 
 @torch.no_grad()
 def cmd_encode(args) -> int:
+    _check_output(Path(args.output), LATENT_SUFFIXES, "latent output")
     model = _load_model(args)
     wav = _read_input(args.input, model.sample_rate)
     device = model.pre_proj.weight.device
@@ -73,34 +93,56 @@ def cmd_encode(args) -> int:
 
         meta = {"sample_rate": str(model.sample_rate), "frame_rate": str(model.frame_rate), "num_samples": str(wav.numel())}
         save_file({"latents": latents}, str(path), metadata=meta)
-    else:
-        raise SystemExit(f"error: {path}: latent output must end with .npy or .safetensors")
+    else:  # unreachable after _check_output
+        raise UsageError(f"{path}: latent output must end with {' or '.join(LATENT_SUFFIXES)}")
     print(f"wrote {path}: {latents.shape[0]} frames x {latents.shape[1]} dims at {model.frame_rate:g} Hz")
     return 0
 
 
 def _read_latents(path: Path) -> tuple[torch.Tensor, int | None]:
-    """[T, D] latents and the original sample count if the file records it."""
+    """[T, D] latents and the original sample count if the file records it; UsageError if unusable."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; pass a .npy or .safetensors latent file")
     if not path.is_file():
-        raise SystemExit(f"error: {path}: latent file does not exist")
+        raise UsageError(f"{path}: latent file does not exist")
+    if path.suffix not in LATENT_SUFFIXES:
+        raise UsageError(f"{path}: expected a .npy or .safetensors latent file")
+    hint = "write latents with `holitok-tokenizer encode`"
     if path.suffix == ".npy":
-        return torch.from_numpy(np.load(path).astype(np.float32)), None
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
+        try:
+            array = np.load(path)  # allow_pickle=False: object arrays are refused, never unpickled
+        except Exception as exc:  # ValueError (object array, bad header), EOFError/OSError (truncated)
+            raise UsageError(f"{path}: cannot read .npy latents ({type(exc).__name__}: {exc}); {hint}") from exc
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
+            raise UsageError(f"{path}: latents must be a numeric array, got dtype {getattr(array, 'dtype', None)}; {hint}")
+        return torch.from_numpy(array.astype(np.float32)), None
+    from safetensors import safe_open
 
+    try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
+            if "latents" not in f.keys():
+                raise UsageError(f"{path}: no 'latents' tensor (has {sorted(f.keys())}); {hint}")
             latents = f.get_tensor("latents")
-        return latents.float(), int(meta["num_samples"]) if "num_samples" in meta else None
-    raise SystemExit(f"error: {path}: expected a .npy or .safetensors latent file")
+    except UsageError:
+        raise
+    except Exception as exc:  # SafetensorError for a corrupt or truncated file
+        raise UsageError(f"{path}: cannot read .safetensors latents ({type(exc).__name__}: {exc}); {hint}") from exc
+    num_samples = meta.get("num_samples")
+    if num_samples is not None and not num_samples.isdigit():
+        raise UsageError(f"{path}: metadata num_samples={num_samples!r} is not a sample count; {hint}")
+    if latents.is_complex() or latents.dtype == torch.bool:
+        raise UsageError(f"{path}: latents must be real numbers, got {latents.dtype}; {hint}")
+    return latents.float(), int(num_samples) if num_samples is not None else None
 
 
 @torch.no_grad()
 def cmd_decode(args) -> int:
-    model = _load_model(args)
+    _check_output(Path(args.output), AUDIO_OUT_SUFFIXES, "audio output")
     latents, num_samples = _read_latents(Path(args.input))
     if latents.dim() != 2:
-        raise SystemExit(f"error: {args.input}: latents must be [T, D], got {tuple(latents.shape)}")
+        raise UsageError(f"{args.input}: latents must be [T, D], got {tuple(latents.shape)}")
+    model = _load_model(args)
     wav = model.decode(latents[None].to(model.pre_proj.weight.device)).wav[0]
     if num_samples is not None:
         wav = wav[:num_samples]
@@ -111,6 +153,7 @@ def cmd_decode(args) -> int:
 
 @torch.no_grad()
 def cmd_reconstruct(args) -> int:
+    _check_output(Path(args.output), AUDIO_OUT_SUFFIXES, "audio output")
     model = _load_model(args)
     wav = _read_input(args.input, model.sample_rate)
     generator = None
@@ -126,6 +169,7 @@ def cmd_reconstruct(args) -> int:
 def cmd_extract(args) -> int:
     from holitok_tokenizer.extract import extract_latents
 
+    check_output_dir(args.out_dir)
     model = _load_model(args)
     summary = extract_latents(
         model, args.manifest, args.out_dir, batch_seconds=args.batch_seconds, sample=args.sample,
@@ -136,6 +180,16 @@ def cmd_extract(args) -> int:
         f"wrote {summary.manifest} and {summary.stats}"
     )
     return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", required=True, help="tokenizer checkpoint directory")
-        p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="auto (default): cuda if available, else cpu")
 
     p = sub.add_parser("encode", help="audio file -> latents (.npy [T, D] or .safetensors)")
     model_args(p)
@@ -182,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--mean", action="store_true", help="store the posterior mean (the default)")
     choice.add_argument("--sample", action="store_true", help="store a posterior sample instead of the mean")
     p.add_argument("--seed", type=int, default=0, help="seed of the posterior samples (with --sample)")
-    p.add_argument("--batch-seconds", type=float, default=60.0, help="total audio seconds per batch")
+    p.add_argument("--batch-seconds", type=_positive_float, default=60.0, help="total audio seconds per batch (> 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_extract)
     return parser
@@ -191,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from holitok_common.audio import AudioError
     from holitok_common.config import ConfigError
+    from holitok_common.data.manifests import ManifestError
     from holitok_tokenizer.checkpoint import CheckpointError
     from holitok_tokenizer.checks import TokenizerInputError
     from holitok_tokenizer.convert import ConversionError
@@ -198,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (AudioError, ConfigError, CheckpointError, ConversionError, TokenizerInputError, FileNotFoundError) as exc:
+    except (AudioError, ConfigError, CheckpointError, ConversionError, ManifestError, OutputPathError,
+            TokenizerInputError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # FileNotFoundError, PermissionError, disk full ... while reading or writing files
+        print(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -90,6 +90,19 @@ def load_official_state_dict(model: HoliTok, state: Mapping[str, torch.Tensor]) 
     return ConversionReport(loaded=len(ours), ignored_by_prefix=dict(ignored))
 
 
+def _read_runtime_config(path: Path) -> dict[str, Any]:
+    """The runtime's config.json as a dict, or a ConversionError naming the file."""
+    if not path.is_file():
+        raise ConversionError(f"{path}: runtime config does not exist; pass the config.json shipped with model.pt")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConversionError(f"{path}: runtime config is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConversionError(f"{path}: runtime config must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
 def convert_official(
     checkpoint: str | Path | Mapping[str, Any], runtime_config: str | Path | Mapping[str, Any] | None = None
 ) -> tuple[HoliTok, ConversionReport]:
@@ -98,13 +111,17 @@ def convert_official(
     Returns the model in weight-norm form (fold it for inference) and a report.
     """
     if isinstance(runtime_config, (str, Path)):
-        runtime_config = json.loads(Path(runtime_config).read_text())
+        runtime_config = _read_runtime_config(Path(runtime_config))
     config = TokenizerConfig.from_preset("holitok-48k") if runtime_config is None else config_from_runtime(runtime_config)
     if isinstance(checkpoint, (str, Path)):
         path = Path(checkpoint)
         if not path.is_file():
             raise ConversionError(f"{path}: checkpoint file does not exist")
-        checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)  # untrusted file: tensors only
+        try:
+            checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)  # untrusted file: tensors only
+        except Exception as exc:  # pickle/zip/EOF errors of a corrupt or foreign file, or a non-tensor pickle
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConversionError(f"{path}: not a torch checkpoint ({reason}); pass the official model.pt") from exc
     state = unwrap_state_dict(checkpoint)
     with torch.device("meta"):  # every tensor comes from the checkpoint: skip the random init
         model = HoliTok(config, weight_norm=True)

@@ -42,7 +42,7 @@ EOF
   echo "demo: corpus smoke built in $(( $(date +%s) - start )) s under $OUT/corpus"
   exit 0
 fi
-if [ -z "$TEXT" ]; then echo "demo: TEXT is empty; give a sentence to speak" >&2; exit 2; fi
+if [ -z "${TEXT//[[:space:]]/}" ]; then echo "demo: TEXT is empty; give a sentence to speak" >&2; exit 2; fi
 if [ -n "$PROMPT" ]; then
   [ -f "$PROMPT" ] || { echo "demo: PROMPT=$PROMPT does not exist" >&2; exit 2; }
   if [ -z "$PROMPT_TEXT" ]; then

@@ -101,7 +101,7 @@ def test_skip_bad_counts_everything(tmp_path, capsys):
     assert report["counts"]["bad_duration"] == 2 and sum(report["counts"].values()) == 9
     assert "corrupt_audio: 1" in capsys.readouterr().out
     assert len(load_cuts(out / "cuts_d.jsonl.gz")) == 1
-    assert main(["folder", str(tmp_path / "d"), "--out", str(out), "--max-duration", "2"]) == 1
+    assert main(["folder", str(tmp_path / "d"), "--out", str(out), "--max-duration", "2"]) == 2
 
 
 def test_seedtts_parse_and_roundtrip(tmp_path):

@@ -115,6 +115,8 @@ def test_demo_runs_on_the_exported_pair(smoke, tmp_path):
     assert (out / "tts.wav").is_file()
     no_text = _run(["bash", "recipes/demo.sh", "--prompt", str(out / "tts.wav")], dict(env, MODELS=str(exp / "models")))
     assert no_text.returncode == 2 and "PROMPT needs its transcript" in no_text.stderr
+    blank = _run(["bash", "recipes/demo.sh", "--text", "   "], dict(env, MODELS=str(exp / "models")))
+    assert blank.returncode == 2 and "TEXT is empty" in blank.stderr
 
 
 def test_demo_without_models_explains_and_runs_the_data_smoke(tmp_path):

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from lhotse import CutSet
 
+from holitok_common.config import ConfigError
 from holitok_common.data.engines import ensure_engines
 from holitok_common.data.importers import LIBRISPEECH_PARTS, import_folder, import_librispeech_part
-from holitok_common.data.manifests import save_cuts
+from holitok_common.data.manifests import ManifestError, save_cuts
 from holitok_common.data.seedtts import SeedTTSListError, parse_seedtts_list, seedtts_to_cuts
 from holitok_common.data.synth import CorpusError, SynthConfig, build_corpus, format_summary
 from holitok_common.data.validation import BadInputError, ImportReport, ValidationRules
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _write(cuts: CutSet, report: ImportReport, out: Path, name: str) -> None:
+    if len(cuts) == 0:  # a 0-cut manifest only breaks the next tool: refuse it here, naming the input
+        if report.skipped:
+            print(report.summary())
+        found = f"all {len(report.skipped)} items were bad (listed above)" if report.skipped else "no items found"
+        raise ManifestError(f"{report.source}: {found}; nothing to import, so no cuts_{name}.jsonl.gz was written "
+                            "(check the path and its layout)")
     manifest = save_cuts(cuts, out / f"cuts_{name}.jsonl.gz")
     report.write(out / f"cuts_{name}.report.json")
     print(report.summary())
@@ -95,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _import(args)
         return 0
-    except (BadInputError, SeedTTSListError, CorpusError, FileNotFoundError) as exc:
+    except (BadInputError, SeedTTSListError, CorpusError, ConfigError, ManifestError, FileNotFoundError) as exc:
         print(f"holitok-data {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from holitok_common.audio import AudioInfo
 
 
 class ManifestError(ValueError):
-    """A manifest file is missing or unreadable."""
+    """A manifest file is missing, unreadable or empty (or would be written empty)."""
 
 
 def make_cut(
@@ -78,16 +78,21 @@ def _absolute(cut: MonoCut, root: Path) -> MonoCut:
 def load_cuts(path: str | Path) -> CutSet:
     """Load a manifest into memory, resolving relative audio paths against its folder.
 
-    Raises ManifestError naming the path when it is missing or unreadable.
+    Raises ManifestError naming the path when it is missing, a directory, unreadable or empty.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ManifestError(f"{path}: is a directory, not a manifest; pass the cuts_*.jsonl.gz file inside it")
     if not path.is_file():
         raise ManifestError(f"{path}: manifest does not exist (build it with `holitok-data ...`, "
                             "e.g. `holitok-data synth DIR` writes DIR/cuts_train.jsonl.gz)")
     try:
-        cuts = CutSet.from_file(path).to_eager()
+        loaded = CutSet.from_file(path)  # None for a file without a single cut
+        cuts = None if loaded is None else loaded.to_eager()
     except Exception as exc:  # lhotse raises a mix of JSON/gzip/KeyError errors
         raise ManifestError(f"{path}: cannot read manifest ({type(exc).__name__}: {exc})") from exc
+    if cuts is None or len(cuts) == 0:
+        raise ManifestError(f"{path}: manifest has no cuts; rebuild it from a corpus with usable audio")
     root = path.resolve().parent
     return CutSet.from_cuts(_absolute(c, root) for c in cuts)
 

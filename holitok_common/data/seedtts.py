@@ -18,6 +18,9 @@ from lhotse import CutSet
 from holitok_common.data.manifests import make_cut
 from holitok_common.data.validation import Guard, ImportReport, ValidationRules, check_audio, check_text
 
+# What a prompt_wav / gt_wav field may name (what holitok_common.audio reads through soundfile).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
+
 
 class SeedTTSListError(ValueError):
     """A malformed meta list line (the message names the file and line number)."""
@@ -42,11 +45,17 @@ def _parse_line(line: str, base: Path, where: str) -> SeedTTSItem:
     utt, prompt_text, prompt_wav, target_text = (f.strip() for f in fields[:4])
     if not utt:
         raise SeedTTSListError(f"{where}: empty utterance id")
+    if "/" in utt or "\\" in utt or utt in (".", "..") or "\0" in utt:
+        raise SeedTTSListError(f"{where}: utterance id {utt!r} is used as a file name (<utt>.wav): no '/', '\\' or '..'")
     if not prompt_wav:
         raise SeedTTSListError(f"{where}: empty prompt_wav path")
     if not target_text:
         raise SeedTTSListError(f"{where}: empty target text for {utt!r}")
     gt = fields[4].strip() if len(fields) == 5 else ""
+    for name, value in (("prompt_wav", prompt_wav), ("gt_wav", gt)):
+        if value and Path(value).suffix.lower() not in AUDIO_SUFFIXES:
+            raise SeedTTSListError(f"{where}: {name} {value!r} is not an audio file name ({', '.join(AUDIO_SUFFIXES)}); "
+                                   "is there a '|' inside a text field?")
     return SeedTTSItem(utt, prompt_text, (base / prompt_wav).resolve(), target_text,
                        (base / gt).resolve() if gt else None)
 

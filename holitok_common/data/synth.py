@@ -23,6 +23,7 @@ from pathlib import Path
 from lhotse import MonoCut
 
 from holitok_common.audio import AudioInfo
+from holitok_common.config import ConfigError
 from holitok_common.data.engines import HELDOUT_VOICES, VoiceSpec, available_voices
 from holitok_common.data.manifests import make_cut, save_cuts
 from holitok_common.data.seedtts import SeedTTSItem, write_seedtts_list
@@ -52,6 +53,14 @@ class SynthConfig:
     jobs: int = 2
     min_voices: int = 4
     dev_every: int = 20
+
+    def __post_init__(self) -> None:
+        if not self.hours > 0:  # also refuses nan
+            raise ConfigError(f"hours must be positive, got {self.hours} (e.g. --hours 2)")
+        if not 0 < self.lexicon_fraction <= 1:
+            raise ConfigError(f"lexicon fraction must be in (0, 1], got {self.lexicon_fraction} (e.g. --lexicon-fraction 0.1)")
+        if self.jobs < 1:
+            raise ConfigError(f"jobs must be at least 1, got {self.jobs} (e.g. --jobs 2)")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from holitok_common.audio import AudioError, AudioInfo, audio_info, read_audio
+from holitok_common.config import ConfigError
 
 # Reasons a file can be rejected (the `reason` of BadInputError and the keys of the report).
 MISSING_AUDIO = "missing_audio"
@@ -49,6 +50,14 @@ class ValidationRules:
     max_duration: float = 60.0
     max_channels: int = 1
     full_decode: bool = False
+
+    def __post_init__(self) -> None:
+        """Contradictory limits would reject every file and blame the files: refuse them up front."""
+        if not 0 <= self.min_duration <= self.max_duration:  # also refuses nan
+            raise ConfigError(f"duration limits [{self.min_duration}, {self.max_duration}] s are empty or negative; "
+                              "use 0 <= --min-duration <= --max-duration")
+        if self.max_channels < 1:
+            raise ConfigError(f"max_channels must be at least 1, got {self.max_channels}")
 
 
 def check_audio(path: str | Path, rules: ValidationRules) -> AudioInfo:

@@ -15,8 +15,31 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from holitok_common.config import ConfigError
+
+if TYPE_CHECKING:
+    from holitok_tokenizer.train.config import TokenizerTrainConfig
+
+
+def check_inputs(cfg: TokenizerTrainConfig) -> None:
+    """The files a run reads, checked before any model or process group is set up (ConfigError)."""
+    from holitok_tokenizer.train.build import resolve_checkpoint
+
+    cuts = Path(cfg.data.train_cuts)
+    if not cuts.is_file():
+        state = "is a directory" if cuts.is_dir() else "does not exist"
+        raise ConfigError(f"data.train_cuts={str(cuts)!r} {state}; build it with `holitok-data ...` "
+                          "(e.g. `holitok-data synth data/corpus`) or set data.train_cuts=PATH")
+    if cfg.init_from:
+        if not Path(cfg.init_from).is_dir():
+            raise ConfigError(f"init_from={cfg.init_from!r} does not exist; run the previous stage first, "
+                              "or set init_from=null to train from random weights")
+        try:
+            resolve_checkpoint(cfg.init_from)
+        except FileNotFoundError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None, prog: str = "holitok-train tokenizer") -> int:
@@ -37,6 +60,8 @@ def main(argv: list[str] | None = None, prog: str = "holitok-train tokenizer") -
             cfg = load_train_config(None, args.overrides, preset=args.config)
         else:
             raise ConfigError(f"{args.config!r} is neither a YAML file nor a preset ({sorted(PRESETS)})")
+        if not args.print_config:
+            check_inputs(cfg)
     except ConfigError as exc:
         print(f"{prog}: config error: {exc}", file=sys.stderr)
         return 2
@@ -45,11 +70,16 @@ def main(argv: list[str] | None = None, prog: str = "holitok-train tokenizer") -
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         return 0
+    from holitok_common.data.manifests import ManifestError
     from holitok_common.train.distributed import setup_runtime
     from holitok_tokenizer.train.trainer import train
 
     runtime = setup_runtime(cfg.distributed, cpu=args.cpu)
-    result = train(cfg, runtime)
+    try:
+        result = train(cfg, runtime)
+    except ManifestError as exc:  # an empty or unreadable data.train_cuts (read when the trainer is built)
+        print(f"{prog}: data error: {exc}", file=sys.stderr)
+        return 2
     if runtime.is_main:
         print(f"done: {len(result.losses)} steps; last checkpoint {result.checkpoint}")
     return 0

@@ -39,12 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         if args.steps <= 0:
             parser.error("--steps must be positive")
-        train_aligner(args.manifest, args.out, steps=args.steps, lr=args.lr, max_frames=args.max_frames, seed=args.seed)
-        print(f"aligner written to {args.out}")
-        return 0
-    if not args.out.endswith(".jsonl.gz"):
+    elif not args.out.endswith(".jsonl.gz"):
         parser.error("--out must name a *.jsonl.gz manifest")
-    stats = extract_alignments(CTCAligner.load(args.aligner), args.manifest, args.out)
+    try:
+        if args.command == "train":
+            train_aligner(args.manifest, args.out, steps=args.steps, lr=args.lr, max_frames=args.max_frames, seed=args.seed)
+            print(f"aligner written to {args.out}")
+            return 0
+        stats = extract_alignments(CTCAligner.load(args.aligner), args.manifest, args.out)
+    except (OSError, ValueError, KeyError) as exc:  # missing/unreadable inputs, manifests without latents
+        print(f"holitok-align: error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps({"manifest": args.out, **stats}))
     return 0
 

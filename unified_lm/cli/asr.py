@@ -21,8 +21,10 @@ import torch
 from tqdm import tqdm
 
 from holitok_common.audio import read_audio
+from holitok_common.outputs import check_output_file
 from unified_lm.cli.runtime import (
-    EXIT_FAILURES, EXIT_OK, CLIError, add_runtime_args, load_models, precision, run, write_atomic,
+    EXIT_FAILURES, EXIT_OK, CLIError, add_runtime_args, check_audio_length, load_models, positive_int,
+    precision, run, write_atomic,
 )
 from unified_lm.generate import ASROptions, Transcriber
 
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", nargs="*", help="audio files (WAV/FLAC/OGG, any rate)")
     p.add_argument("--manifest", help="lhotse cuts (*.jsonl.gz) to decode")
     p.add_argument("--out", help="hypotheses JSONL (with --manifest); appended to, resumable")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--max-tokens", type=int, default=ASROptions().max_tokens)
     p.add_argument("--beam-size", type=int, default=4,
                    help="beam search width (default 4; 1 = greedy; unified_lm/generate/README.md has the trade-off)")
@@ -71,7 +73,9 @@ def decode_files(transcriber: Transcriber, paths: Sequence[str], batch_size: int
         wavs, names = [], []
         for path in paths[i:i + batch_size]:
             try:
-                wavs.append(read_audio(path, target_sr=sr)[0])
+                wav = read_audio(path, target_sr=sr)[0]
+                check_audio_length(wav, sr, path)
+                wavs.append(wav)
                 names.append(path)
             except ValueError as exc:
                 print(f"{PROG}: {exc}", file=sys.stderr)
@@ -120,7 +124,9 @@ def decode_manifest(transcriber: Transcriber, manifest: str, out: Path, batch_si
             wavs, names = [], []
             for cut in todo[i:i + batch_size]:
                 try:
-                    wavs.append(reader.load(cut))
+                    wav = reader.load(cut)
+                    check_audio_length(wav, transcriber.tokenizer.sample_rate, cut.id)
+                    wavs.append(wav)
                     names.append(cut.id)
                 except ValueError as exc:
                     failures[cut.id] = f"audio: {exc}"
@@ -146,6 +152,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise CLIError("give audio files, or --manifest CUTS.jsonl.gz --out hyp.jsonl (not both)")
         if args.manifest is not None and args.out is None:
             raise CLIError("--manifest needs --out hyp.jsonl")
+        if args.manifest is not None:
+            check_output_file(Path(args.out))
         try:
             options = ASROptions(max_tokens=args.max_tokens, beam_size=args.beam_size,
                                  length_penalty=args.length_penalty).validate()
@@ -155,8 +163,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         transcriber = Transcriber(model, tokenizer, options)
         with precision(model.stop_head.weight.device, args.dtype):
             if args.manifest is not None:
-                return decode_manifest(transcriber, args.manifest, Path(args.out), max(1, args.batch_size))
-            return decode_files(transcriber, args.audio, max(1, args.batch_size))
+                return decode_manifest(transcriber, args.manifest, Path(args.out), args.batch_size)
+            return decode_files(transcriber, args.audio, args.batch_size)
 
     return run(PROG, body)
 

@@ -97,7 +97,40 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-USER_ERRORS = (CLIError, GenerationInputError, AudioError, ConfigError, FileNotFoundError, ValueError)
+# Input checks of the CLIs (the engines stay general: tests drive them with tiny synthetic inputs).
+MIN_AUDIO_SECONDS = 0.1  # shorter audio holds no word: refused, not transcribed into a made-up sentence
+MIN_PROMPT_SECONDS = 0.5  # a shorter voice prompt carries no voice (3-10 s work best)
+MAX_PROMPT_CHARS_PER_SECOND = 40.0  # speech runs ~15 characters/s: far more means transcript and wav do not match
+
+
+def check_audio_length(wav: torch.Tensor, sample_rate: int, name: str, minimum: float = MIN_AUDIO_SECONDS) -> None:
+    seconds = wav.shape[-1] / sample_rate
+    if seconds < minimum:
+        raise CLIError(f"{name}: {seconds * 1000:.0f} ms of audio; at least {minimum * 1000:.0f} ms is needed")
+
+
+def check_prompt(wav: torch.Tensor, sample_rate: int, text: str, name: str) -> None:
+    """A voice prompt long enough to carry a voice, with a transcript that can belong to it."""
+    check_audio_length(wav, sample_rate, f"{name}: voice prompt", MIN_PROMPT_SECONDS)
+    rate = len(" ".join(text.split())) / (wav.shape[-1] / sample_rate)
+    if rate > MAX_PROMPT_CHARS_PER_SECOND:
+        raise CLIError(f"{name}: the prompt transcript has {rate:.0f} characters per second of prompt audio (speech has "
+                       "~15); check that it is the transcript of this prompt wav")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+# OSError: unwritable outputs, full disks, unreadable inputs -> one line, not a traceback.
+USER_ERRORS = (CLIError, GenerationInputError, AudioError, ConfigError, OSError, ValueError)
 
 
 def run(prog: str, body: Callable[[], int]) -> int:

@@ -22,8 +22,10 @@ from typing import Optional
 import torch
 
 from holitok_common.audio import read_audio, write_audio
+from holitok_common.outputs import check_output_file
 from unified_lm.cli.runtime import (
-    EXIT_OK, CLIError, add_runtime_args, load_models, precision, run, write_atomic,
+    EXIT_OK, CLIError, add_runtime_args, check_prompt, load_models, positive_int, precision, run,
+    write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, encode_waveforms
 
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     many = p.add_argument_group("a Seed-TTS meta list")
     many.add_argument("--meta", help="utt|prompt_text|prompt_wav|target_text[|gt_wav] list")
     many.add_argument("--out-dir", help="writes <utt>.wav here")
-    many.add_argument("--batch-size", type=int, default=8)
+    many.add_argument("--batch-size", type=positive_int, default=8)
     d = TTSOptions()
     g = p.add_argument_group("sampling")
     g.add_argument("--steps", type=int, default=d.steps, help="DiT ODE steps per patch")
@@ -75,6 +77,7 @@ def read_prompt(synth: Synthesizer, wav_path: Optional[str], text: Optional[str]
     if wav_path is None:
         return None, ""
     wav, _ = read_audio(wav_path, target_sr=synth.tokenizer.sample_rate)
+    check_prompt(wav, synth.tokenizer.sample_rate, text, wav_path)
     return encode_waveforms(synth.tokenizer, [wav])[0], text
 
 
@@ -82,9 +85,9 @@ def synthesize_one(args: argparse.Namespace) -> int:
     if args.text is None or args.out is None:
         raise CLIError("give --text and --out (one utterance) or --meta and --out-dir (a list)")
     start = time.perf_counter()
+    out = check_output_file(Path(args.out), (".wav",))
     model, tokenizer = load_models(args)
     synth = Synthesizer(model, tokenizer, options(args))
-    out = Path(args.out)
     with precision(model.stop_head.weight.device, args.dtype):
         t0 = time.perf_counter()
         prompt, prompt_text = read_prompt(synth, args.prompt_wav, args.prompt_text)

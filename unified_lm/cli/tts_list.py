@@ -17,7 +17,10 @@ from tqdm import tqdm
 
 from holitok_common.audio import read_audio, write_audio
 from holitok_common.data.seedtts import SeedTTSItem, parse_seedtts_list
-from unified_lm.cli.runtime import EXIT_FAILURES, EXIT_OK, load_models, precision, write_atomic
+from holitok_common.outputs import check_output_dir
+from unified_lm.cli.runtime import (
+    EXIT_FAILURES, EXIT_OK, CLIError, check_prompt, load_models, precision, write_atomic,
+)
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, TTSResult, encode_waveforms
 
 
@@ -37,7 +40,9 @@ class Report:
 
 def synthesize_list(args: argparse.Namespace, opts: TTSOptions) -> int:
     items = parse_seedtts_list(args.meta)
-    out_dir = Path(args.out_dir)
+    if not items:
+        raise CLIError(f"{args.meta} has no utterances: nothing to synthesise")
+    out_dir = check_output_dir(Path(args.out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not (out_dir / f"{it.utt}.wav").is_file()]
     report = Report(total=len(items), skipped=len(items) - len(todo))
@@ -47,7 +52,7 @@ def synthesize_list(args: argparse.Namespace, opts: TTSOptions) -> int:
         model, tokenizer = load_models(args)
         synth = Synthesizer(model, tokenizer, opts)
         todo.sort(key=lambda it: len(it.prompt_text) + len(it.target_text))
-        size = max(1, args.batch_size)
+        size = args.batch_size
         with precision(model.stop_head.weight.device, args.dtype), tqdm(total=len(todo), unit="utt") as bar:
             for i in range(0, len(todo), size):
                 batch = todo[i:i + size]
@@ -76,7 +81,9 @@ def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report) -> l
     wavs = {}
     for it in items:
         try:
-            wavs[it.utt] = read_audio(it.prompt_wav, target_sr=synth.tokenizer.sample_rate)[0]
+            wav = read_audio(it.prompt_wav, target_sr=synth.tokenizer.sample_rate)[0]
+            check_prompt(wav, synth.tokenizer.sample_rate, it.prompt_text, str(it.prompt_wav))
+            wavs[it.utt] = wav
         except ValueError as exc:
             report.failures[it.utt] = f"prompt audio: {exc}"
     ok = [it for it in items if it.utt in wavs]

@@ -13,6 +13,7 @@ F5-TTS uses as its total duration; never below `min_patches`). A row that reache
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from dit_head.samplers import SOLVERS
@@ -41,24 +42,25 @@ class TTSOptions:
     decode_with_prompt: bool = True  # decode prompt ++ generated latents, then drop the prompt's samples
 
     def validate(self) -> "TTSOptions":
-        if not isinstance(self.steps, int) or self.steps <= 0:
+        """Every knob in range; the `not x >= ...` forms also refuse NaN (and the finite checks inf)."""
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps <= 0:
             raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(SOLVERS)}")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.cfg_scale < 0:
-            raise ValueError(f"cfg_scale must be >= 0, got {self.cfg_scale}")
+        if not 0 < self.temperature < math.inf:
+            raise ValueError(f"temperature must be > 0 and finite, got {self.temperature}")
+        if not 0 <= self.cfg_scale < math.inf:
+            raise ValueError(f"cfg_scale must be >= 0 and finite (1.0 = no guidance), got {self.cfg_scale}")
         if not 0.0 <= self.stop_threshold <= 1.0:
             raise ValueError(f"stop_threshold must be in [0, 1], got {self.stop_threshold}")
-        if self.min_patches < 1:
-            raise ValueError(f"min_patches must be >= 1, got {self.min_patches}")
-        if self.max_seconds <= 0:
-            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
-        if self.prompt_rate_cap < 0:
-            raise ValueError(f"prompt_rate_cap must be >= 0 (0 = off), got {self.prompt_rate_cap}")
-        if self.text_cap_base_s < 0 or self.text_cap_s_per_char <= 0:
-            raise ValueError("text_cap_base_s must be >= 0 and text_cap_s_per_char > 0")
+        if isinstance(self.min_patches, bool) or not isinstance(self.min_patches, int) or self.min_patches < 1:
+            raise ValueError(f"min_patches must be an integer >= 1, got {self.min_patches!r}")
+        if not 0 < self.max_seconds < math.inf:
+            raise ValueError(f"max_seconds must be > 0 and finite, got {self.max_seconds}")
+        if not 0 <= self.prompt_rate_cap < math.inf:
+            raise ValueError(f"prompt_rate_cap must be >= 0 and finite (0 = off), got {self.prompt_rate_cap}")
+        if not (0 <= self.text_cap_base_s < math.inf and 0 < self.text_cap_s_per_char < math.inf):
+            raise ValueError("text_cap_base_s must be >= 0 and text_cap_s_per_char > 0 (both finite)")
         return self
 
 
@@ -75,7 +77,7 @@ class ASROptions:
     length_penalty: float = 1.0
 
     def validate(self) -> "ASROptions":
-        if self.max_tokens <= 0 or self.tokens_per_second <= 0:
+        if self.max_tokens <= 0 or not 0 < self.tokens_per_second < math.inf:
             raise ValueError("max_tokens and tokens_per_second must be positive")
         if isinstance(self.beam_size, bool) or not isinstance(self.beam_size, int) or self.beam_size < 1:
             raise ValueError(f"beam_size must be an integer >= 1 (1 = greedy), got {self.beam_size!r}")

@@ -96,6 +96,8 @@ class TTSEngine:
         cfg, opt, name = self.model.cfg, self.options, request.utt_id
         if not normalize_text(request.text):
             raise GenerationInputError(f"{name}: the text to synthesise is empty")
+        if not any(ch.isalnum() for ch in request.text):
+            raise GenerationInputError(f"{name}: the text {request.text!r} has no letters or digits to speak")
         prompt = request.prompt_latents
         if prompt is not None and not normalize_text(request.prompt_text):
             raise GenerationInputError(f"{name}: a prompt wav needs its transcript (prompt text); pass it, or drop the prompt")
@@ -120,9 +122,13 @@ class TTSEngine:
             ratio = chars / len(normalize_text(request.prompt_text))
             rated = math.ceil(opt.prompt_rate_cap * ratio * prompt.shape[0] / cfg.patch_size)
             cap = min(cap, max(opt.min_patches, rated))
+        if cfg.max_patches - n_prompt < opt.min_patches:
+            raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves {cfg.max_patches - n_prompt} of the "
+                                       f"model's {cfg.max_patches}-patch audio budget, fewer than min_patches={opt.min_patches}; "
+                                       "use a shorter prompt or a lower min_patches")
         if cap < opt.min_patches:
-            raise GenerationInputError(f"{name}: the prompt ({n_prompt} patches) leaves no room under the model's "
-                                       f"{cfg.max_patches}-patch audio budget; use a shorter prompt")
+            raise GenerationInputError(f"{name}: the length cap ({cap} patches, from max_seconds and the text length) is "
+                                       f"below min_patches={opt.min_patches}; lower min_patches or raise max_seconds")
         first = 0 if self.model.pointer is None else \
             unit_offset(self.model.text_tokenizer, request.prompt_text, cfg.text_tokenizer.tts_units)
         return _Prepared(ids, prompt, cap, first)

@@ -28,6 +28,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
+def missing_inputs(cfg) -> str | None:
+    """The first input file the run needs that is not there (checked before anything is built)."""
+    data = cfg.data
+    for key, value, how in (("data.train_manifest", data.train_manifest, "holitok-tokenizer extract writes it"),
+                            ("data.latent_stats", data.latent_stats, "holitok-tokenizer extract writes it next to "
+                             "the train manifest")):
+        if not value:
+            return f"{key} is not set ({how}); pass {key}=PATH"
+        if not Path(value).is_file():
+            return f"{key}={value!r} does not exist ({how})"
+    if data.dev_manifest and not Path(data.dev_manifest).is_file():
+        return f"data.dev_manifest={data.dev_manifest!r} does not exist (leave it empty to train without dev evals)"
+    if cfg.init.checkpoint and not Path(cfg.init.checkpoint).exists():
+        return f"init.checkpoint={cfg.init.checkpoint!r} does not exist (a run directory, step-N checkpoint or saved model)"
+    return None
+
+
 def main_unified(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -45,6 +62,10 @@ def main_unified(argv: list[str] | None = None) -> int:
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         return 0
+    problem = missing_inputs(cfg)
+    if problem:
+        print(f"holitok-train unified: {problem}", file=sys.stderr)
+        return 2
     from unified_lm.train.trainer import train  # heavy imports only when training
 
     run = train(cfg)
