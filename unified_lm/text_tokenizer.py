@@ -61,7 +61,8 @@ class UnencodableTextError(ValueError):
             what = "maps part of the text to <unk> (words outside its vocabulary)"
         super().__init__(
             f"the text tokenizer {what} in {text[:80]!r}; "
-            f"rewrite the text, or pass on_unknown='unk' to map them to <unk> with a warning"
+            f"rewrite the text without them (a model trained with model.text_tokenizer.on_unknown=unk maps them "
+            f"to <unk> with a warning instead)"
         )
 
 
