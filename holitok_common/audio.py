@@ -44,6 +44,9 @@ def audio_info(path: str | Path) -> AudioInfo:
     return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames))
 
 
+MAX_PEAK = 2.0  # float audio may overshoot 1.0 a little (resampling, effects); beyond this it is mis-scaled
+
+
 def read_audio(
     path: str | Path,
     target_sr: int | None = None,
@@ -72,6 +75,10 @@ def read_audio(
         raise AudioError(f"{path}: audio is empty (0 samples decoded)")
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
+    peak = float(np.abs(data).max())
+    if peak > MAX_PEAK:  # only float files can: integer PCM is read into [-1, 1)
+        raise AudioError(f"{path}: samples reach {peak:.3g}, far outside [-1, 1] (integer sample values stored as "
+                         "float?); rescale the file to [-1, 1]")
     wav = torch.from_numpy(np.ascontiguousarray(data.T))  # [C, S]
     if mono:
         wav = wav.mean(dim=0)

@@ -191,3 +191,18 @@ def test_empty_manifest_and_directories_are_named(tmp_path):
         audio_info(tmp_path)
     with pytest.raises(AudioError, match="is a directory"):
         read_audio(tmp_path)
+
+
+def test_read_audio_refuses_mis_scaled_float_audio(tmp_path):
+    """Integer sample values stored in a float WAV (peak ~100) would be heard as noise by every model."""
+    import numpy as np
+    import soundfile as sf
+
+    from holitok_common.audio import AudioError, read_audio
+
+    t = np.arange(1600, dtype=np.float32) / 16000
+    sf.write(str(tmp_path / "loud.wav"), 100 * np.sin(2 * np.pi * 220 * t), 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="far outside"):
+        read_audio(tmp_path / "loud.wav")
+    sf.write(str(tmp_path / "hot.wav"), 1.2 * np.sin(2 * np.pi * 220 * t), 16000, subtype="FLOAT")
+    assert read_audio(tmp_path / "hot.wav")[0].abs().max() > 1.0  # a small float overshoot is kept as is
