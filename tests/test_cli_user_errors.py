@@ -194,3 +194,10 @@ def test_train_unified_refuses_missing_inputs_before_building(tmp_path, capsys):
                          f"data.latent_stats={stats}", "data.dev_manifest=", f"init.checkpoint={tmp_path / 'none'}"]) == 2
     assert "init.checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # nothing was built
+
+
+def test_tts_spells_numbers_out_unless_asked_not_to(env, tmp_path, capsys):
+    assert tts(env, "--text", "Leave at 8:15.", "--out", str(tmp_path / "a.wav")) == 0
+    assert "speaking: Leave at eight fifteen." in capsys.readouterr().out
+    assert tts(env, "--text", "Leave at 8:15.", "--out", str(tmp_path / "b.wav"), "--text-norm", "none") == 0
+    assert "speaking:" not in capsys.readouterr().out

@@ -28,6 +28,7 @@ from unified_lm.cli.runtime import (
     write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, encode_waveforms
+from unified_lm.generate.numbers_en import TEXT_NORMS, apply_text_norm
 
 PROG = "holitok-tts"
 
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("--meta", help="utt|prompt_text|prompt_wav|target_text[|gt_wav] list")
     many.add_argument("--out-dir", help="writes <utt>.wav here")
     many.add_argument("--batch-size", type=positive_int, default=8)
+    p.add_argument("--text-norm", default="en", choices=TEXT_NORMS,
+                   help="en: spell out numbers, times, money ('8:15' -> 'eight fifteen') in the text and the prompt "
+                        "transcript, as read-speech training transcripts do; none: speak the text as given")
     d = TTSOptions()
     g = p.add_argument_group("sampling")
     g.add_argument("--steps", type=int, default=d.steps, help="DiT ODE steps per patch")
@@ -91,7 +95,10 @@ def synthesize_one(args: argparse.Namespace) -> int:
     with precision(model.stop_head.weight.device, args.dtype):
         t0 = time.perf_counter()
         prompt, prompt_text = read_prompt(synth, args.prompt_wav, args.prompt_text)
-        request = TTSRequest(out.stem, args.text, prompt_text, prompt)
+        text = apply_text_norm(args.text, args.text_norm)
+        if text != args.text:
+            print(f"speaking: {text}")
+        request = TTSRequest(out.stem, text, apply_text_norm(prompt_text, args.text_norm), prompt)
         synth.engine.prepare(request)  # refuse bad input before creating any file
         if args.stream:
             return stream_one(synth, request, out, t0)

@@ -22,6 +22,7 @@ from unified_lm.cli.runtime import (
     EXIT_FAILURES, EXIT_OK, CLIError, check_prompt, load_models, precision, write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, TTSResult, encode_waveforms
+from unified_lm.generate.numbers_en import apply_text_norm
 
 
 @dataclass
@@ -56,7 +57,7 @@ def synthesize_list(args: argparse.Namespace, opts: TTSOptions) -> int:
         with precision(model.stop_head.weight.device, args.dtype), tqdm(total=len(todo), unit="utt") as bar:
             for i in range(0, len(todo), size):
                 batch = todo[i:i + size]
-                for result in run_batch(synth, batch, report):
+                for result in run_batch(synth, batch, report, args.text_norm):
                     write_result(out_dir, result)
                     report.written += 1
                 bar.update(len(batch))
@@ -76,7 +77,7 @@ def write_result(out_dir: Path, result: TTSResult) -> None:
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report) -> list[TTSRequest]:
+def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text_norm: str) -> list[TTSRequest]:
     """Read, encode and validate the prompts; failed items go to the report."""
     wavs = {}
     for it in items:
@@ -100,7 +101,8 @@ def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report) -> l
     for it in ok:
         if it.utt not in latents:
             continue
-        request = TTSRequest(it.utt, it.target_text, it.prompt_text, latents[it.utt])
+        text, prompt_text = apply_text_norm(it.target_text, text_norm), apply_text_norm(it.prompt_text, text_norm)
+        request = TTSRequest(it.utt, text, prompt_text, latents[it.utt])
         try:
             synth.engine.prepare(request)
         except ValueError as exc:
@@ -110,8 +112,8 @@ def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report) -> l
     return requests
 
 
-def run_batch(synth: Synthesizer, items: list[SeedTTSItem], report: Report) -> list[TTSResult]:
-    requests = _requests(synth, items, report)
+def run_batch(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text_norm: str = "en") -> list[TTSResult]:
+    requests = _requests(synth, items, report, text_norm)
     if len(requests) > 1:
         try:
             return synth.synthesize(requests)

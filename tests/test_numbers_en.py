@@ -1,0 +1,46 @@
+"""English number normalisation of TTS input (unified_lm/generate/numbers_en.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from unified_lm.generate.numbers_en import cardinal, normalize_numbers_en, ordinal, year
+
+
+@pytest.mark.parametrize("n,words", [
+    (0, "zero"), (13, "thirteen"), (40, "forty"), (99, "ninety nine"), (100, "one hundred"),
+    (101, "one hundred one"), (1000, "one thousand"), (1234, "one thousand two hundred thirty four"),
+    (1_000_000, "one million"), (2_000_345_000, "two billion three hundred forty five thousand"),
+])
+def test_cardinal(n, words):
+    assert cardinal(n) == words
+
+
+def test_ordinal_and_year():
+    assert [ordinal(n) for n in (1, 2, 3, 5, 12, 20, 21, 100)] == [
+        "first", "second", "third", "fifth", "twelfth", "twentieth", "twenty first", "one hundredth"]
+    assert [year(n) for n in (1999, 1900, 2005, 2024, 1905)] == [
+        "nineteen ninety nine", "nineteen hundred", "two thousand five", "twenty twenty four", "nineteen oh five"]
+    with pytest.raises(ValueError):
+        cardinal(-1)
+
+
+@pytest.mark.parametrize("text,spoken", [
+    ("The boat leaves at 8:15 on the 21st, $3.50 a ticket.",
+     "The boat leaves at eight fifteen on the twenty first, three dollars and fifty cents a ticket."),
+    ("Call 555-1234 at 8:15pm.", "Call five five five one two three four at eight fifteen p m."),
+    ("It is 10:00 now, 10:05 am later.", "It is ten o'clock now, ten oh five a m later."),
+    ("Meet at 7 p.m.", "Meet at seven p.m."),
+    ("Flight at 7:00 PM.", "Flight at seven p m."),
+    ("In 1999, 1,234 people paid $1.", "In nineteen ninety nine, one thousand two hundred thirty four people paid one dollar."),
+    ("3.5% of 42", "three point five percent of forty two"),
+    ("No digits here.", "No digits here."),
+])
+def test_normalize_numbers_en(text, spoken):
+    assert normalize_numbers_en(text) == spoken
+    assert not any(ch.isdigit() for ch in normalize_numbers_en(text))
+
+
+def test_normalisation_is_idempotent():
+    once = normalize_numbers_en("On May 3rd 2024 at 9:30 we paid $12,500.75 for 3 boats.")
+    assert normalize_numbers_en(once) == once and not any(ch.isdigit() for ch in once)
