@@ -11,7 +11,8 @@ from holitok_common.audio import read_audio
 from holitok_common.data.engines import HELDOUT_VOICES, all_voices, available_voices
 from holitok_common.data.loader import load_cuts
 from holitok_common.data.seedtts import parse_seedtts_list
-from holitok_common.data.sentences import SentenceGenerator, load_lexicon, number_to_words, year_to_words
+from holitok_common.data.sentences import SentenceGenerator, load_lexicon
+from holitok_common.numbers_en import cardinal, year
 from holitok_common.data.synth import SPLITS, CorpusError, SynthConfig, build_corpus, split_voices
 
 
@@ -37,9 +38,9 @@ def test_lexicon_subset_is_a_small_vocabulary_task():
 
 
 def test_numbers_in_words():
-    assert number_to_words(342) == "three hundred and forty two"
-    assert number_to_words(21000) == "twenty one thousand"
-    assert year_to_words(1987) == "nineteen eighty seven" and year_to_words(2005) == "two thousand and five"
+    assert cardinal(342) == "three hundred and forty two"
+    assert cardinal(21000) == "twenty one thousand"
+    assert year(1987) == "nineteen eighty seven" and year(2005) == "two thousand and five"
 
 
 def test_voice_split():

@@ -15,35 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from holitok_common.numbers_en import cardinal, year
+
 MIN_WORDS, MAX_WORDS = 4, 20
-ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen").split()
-TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def number_to_words(n: int) -> str:
-    """0 <= n < 1,000,000 in English words, e.g. 342 -> 'three hundred and forty two'."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"number {n} out of range [0, 1000000)")
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + number_to_words(rest))
-    rest = n % 1000
-    sep = "" if rest == 0 else (" and " if rest < 100 else " ")
-    return number_to_words(n // 1000) + " thousand" + sep + ("" if rest == 0 else number_to_words(rest))
-
-
-def year_to_words(year: int) -> str:
-    """1900-2099 as spoken: 1987 -> 'nineteen eighty seven', 2005 -> 'two thousand and five'."""
-    if 2000 <= year < 2010:
-        return number_to_words(year)
-    hi, lo = divmod(year, 100)
-    tail = "hundred" if lo == 0 else ("oh " + ONES[lo] if lo < 10 else number_to_words(lo))
-    return number_to_words(hi) + " " + tail
 
 
 @dataclass(frozen=True)
@@ -131,7 +105,7 @@ class SentenceGenerator:
         if kind == 2:
             return f"{self.pick(('my', 'his', 'her', 'their', 'our', 'your'))} {sg}"
         if kind == 3:
-            return f"{number_to_words(self.rng.randint(2, 12))} {adj} {pl}"
+            return f"{cardinal(self.rng.randint(2, 12))} {adj} {pl}"
         if kind == 4:
             return f"{self.pick(('some', 'many', 'a few', 'the'))} {pl}"
         return f"the {sg}"
@@ -222,23 +196,23 @@ class SentenceGenerator:
 
     def _t_price(self):
         noun, n, price = self.pick(self.lex.nouns), self.rng.randint(2, 40), self.rng.randint(2, 950)
-        return (f"{self.pick(self.lex.names)} bought {number_to_words(n)} {noun[1]} for "
-                f"{number_to_words(price)} {self.pick(('dollars', 'pounds', 'euros'))}"), "."
+        return (f"{self.pick(self.lex.names)} bought {cardinal(n)} {noun[1]} for "
+                f"{cardinal(price)} {self.pick(('dollars', 'pounds', 'euros'))}"), "."
 
     def _t_clock(self):
         hour, minute = self.rng.randint(1, 12), self.rng.choice((0, 15, 30, 45, self.rng.randint(1, 59)))
-        when = f"{number_to_words(hour)} o'clock" if minute == 0 else f"{number_to_words(hour)} {number_to_words(minute)}"
+        when = f"{cardinal(hour)} o'clock" if minute == 0 else f"{cardinal(hour)} {cardinal(minute)}"
         vehicle = self.pick(("train", "bus", "boat", "plane", "coach"))
         return f"the {vehicle} to {self.pick(self.lex.places)} leaves at {when} {self.pick(('today', 'tonight', 'tomorrow', ''))}", "."
 
     def _t_year(self):
-        year = year_to_words(self.rng.randint(1900, 2030))
-        return f"in {year}, {self.clause()} {self.place()}", "."
+        when = year(self.rng.randint(1900, 2030))
+        return f"in {when}, {self.clause()} {self.place()}", "."
 
     def _t_there_were(self):
         noun, adj = self.pick(self.lex.nouns), self.pick(self.lex.adjectives)
         n = self.rng.randint(2, 999)
-        return f"there were {number_to_words(n)} {adj} {noun[1]} {self.place()}", "."
+        return f"there were {cardinal(n)} {adj} {noun[1]} {self.place()}", "."
 
     # ---- driver ------------------------------------------------------------------------------------
     def sentence(self) -> str:

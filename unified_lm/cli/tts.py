@@ -28,7 +28,7 @@ from unified_lm.cli.runtime import (
     write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, encode_waveforms
-from unified_lm.generate.numbers_en import TEXT_NORMS, apply_text_norm
+from unified_lm.generate.text_norm import TEXT_NORMS, apply_text_norm
 
 PROG = "holitok-tts"
 

@@ -22,7 +22,7 @@ from unified_lm.cli.runtime import (
     EXIT_FAILURES, EXIT_OK, CLIError, check_prompt, load_models, precision, write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, TTSResult, encode_waveforms
-from unified_lm.generate.numbers_en import apply_text_norm
+from unified_lm.generate.text_norm import apply_text_norm
 
 
 @dataclass

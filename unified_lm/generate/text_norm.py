@@ -1,4 +1,5 @@
-"""English number normalisation for TTS input: digits become the words a reader would say.
+"""TTS text normalisation (`holitok-tts --text-norm`): English digits become the words a reader would say,
+in the corpus transcripts' style (holitok_common/numbers_en.py: "one hundred and five").
 
 TTS models learn from transcripts, and read-speech transcripts (LibriSpeech, the embedded corpus)
 spell numbers out, so a model has rarely or never seen a digit. `holitok-tts` runs this on English
@@ -9,63 +10,19 @@ with digits is left as written.
 
     >>> normalize_numbers_en("The boat leaves at 8:15 on the 21st, $3.50 a ticket.")
     'The boat leaves at eight fifteen on the twenty first, three dollars and fifty cents a ticket.'
+    >>> normalize_numbers_en("In 1905, 101 boats.")
+    'In nineteen oh five, one hundred and one boats.'
 """
 
 from __future__ import annotations
 
 import re
 
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_SCALES = [(10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand")]
-_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-            "nine": "ninth", "twelve": "twelfth"}
-
-
-def cardinal(n: int) -> str:
-    """0 <= n < 10**15 in words: 1234 -> 'one thousand two hundred thirty four'."""
-    if not 0 <= n < 10**15:
-        raise ValueError(f"cardinal: {n} is out of range [0, 10**15)")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + cardinal(rest))
-    for value, name in _SCALES:
-        if n >= value:
-            rest = n % value
-            return cardinal(n // value) + " " + name + ("" if rest == 0 else " " + cardinal(rest))
-    raise AssertionError("unreachable")
-
-
-def ordinal(n: int) -> str:
-    """21 -> 'twenty first'."""
-    words = cardinal(n).split()
-    last = words[-1]
-    if last in _ORDINAL:
-        words[-1] = _ORDINAL[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return " ".join(words)
-
-
-def year(n: int) -> str:
-    """1999 -> 'nineteen ninety nine', 2005 -> 'two thousand five', 1900 -> 'nineteen hundred'."""
-    if 2000 <= n <= 2009:
-        return cardinal(n)
-    high, low = divmod(n, 100)
-    if low == 0:
-        return cardinal(high) + " hundred"
-    return cardinal(high) + " " + (("oh " + _ONES[low]) if low < 10 else cardinal(low))
+from holitok_common.numbers_en import ONES, cardinal, ordinal, year
 
 
 def _digits(text: str) -> str:
-    return " ".join(_ONES[int(d)] for d in text if d.isdigit())
+    return " ".join(ONES[int(d)] for d in text if d.isdigit())
 
 
 def _money(m: re.Match) -> str:
@@ -80,7 +37,7 @@ def _money(m: re.Match) -> str:
 def _time(m: re.Match) -> str:
     hour, minute, suffix = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower().replace(".", "")
     words = cardinal(hour) + (" o'clock" if minute == 0 and not suffix else "" if minute == 0
-                              else " oh " + _ONES[minute] if minute < 10 else " " + cardinal(minute))
+                              else " oh " + ONES[minute] if minute < 10 else " " + cardinal(minute))
     end = "." if (m.group(3) or "").endswith(".") else ""  # "7 p.m." may end the sentence: keep a full stop
     return words + (" " + " ".join(suffix) if suffix else "") + end
 

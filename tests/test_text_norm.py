@@ -1,16 +1,19 @@
-"""English number normalisation of TTS input (unified_lm/generate/numbers_en.py)."""
+"""Numbers in words (holitok_common/numbers_en.py, the corpus transcripts' style) and the TTS text
+normalisation built on them (unified_lm/generate/text_norm.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from unified_lm.generate.numbers_en import cardinal, normalize_numbers_en, ordinal, year
+from holitok_common.numbers_en import cardinal, ordinal, year
+from unified_lm.generate.text_norm import apply_text_norm, normalize_numbers_en
 
 
 @pytest.mark.parametrize("n,words", [
     (0, "zero"), (13, "thirteen"), (40, "forty"), (99, "ninety nine"), (100, "one hundred"),
-    (101, "one hundred one"), (1000, "one thousand"), (1234, "one thousand two hundred thirty four"),
-    (1_000_000, "one million"), (2_000_345_000, "two billion three hundred forty five thousand"),
+    (101, "one hundred and one"), (1000, "one thousand"), (1005, "one thousand and five"),
+    (1234, "one thousand two hundred and thirty four"), (21000, "twenty one thousand"), (1_000_000, "one million"),
+    (2_000_345_000, "two billion three hundred and forty five thousand"),
 ])
 def test_cardinal(n, words):
     assert cardinal(n) == words
@@ -19,8 +22,8 @@ def test_cardinal(n, words):
 def test_ordinal_and_year():
     assert [ordinal(n) for n in (1, 2, 3, 5, 12, 20, 21, 100)] == [
         "first", "second", "third", "fifth", "twelfth", "twentieth", "twenty first", "one hundredth"]
-    assert [year(n) for n in (1999, 1900, 2005, 2024, 1905)] == [
-        "nineteen ninety nine", "nineteen hundred", "two thousand five", "twenty twenty four", "nineteen oh five"]
+    assert [year(n) for n in (1987, 1900, 2005, 2024, 1905)] == [
+        "nineteen eighty seven", "nineteen hundred", "two thousand and five", "twenty twenty four", "nineteen oh five"]
     with pytest.raises(ValueError):
         cardinal(-1)
 
@@ -32,7 +35,7 @@ def test_ordinal_and_year():
     ("It is 10:00 now, 10:05 am later.", "It is ten o'clock now, ten oh five a m later."),
     ("Meet at 7 p.m.", "Meet at seven p.m."),
     ("Flight at 7:00 PM.", "Flight at seven p m."),
-    ("In 1999, 1,234 people paid $1.", "In nineteen ninety nine, one thousand two hundred thirty four people paid one dollar."),
+    ("In 1999, 1,234 people paid $1.", "In nineteen ninety nine, one thousand two hundred and thirty four people paid one dollar."),
     ("3.5% of 42", "three point five percent of forty two"),
     ("No digits here.", "No digits here."),
 ])
@@ -41,6 +44,9 @@ def test_normalize_numbers_en(text, spoken):
     assert not any(ch.isdigit() for ch in normalize_numbers_en(text))
 
 
-def test_normalisation_is_idempotent():
+def test_normalisation_is_idempotent_and_selectable():
     once = normalize_numbers_en("On May 3rd 2024 at 9:30 we paid $12,500.75 for 3 boats.")
     assert normalize_numbers_en(once) == once and not any(ch.isdigit() for ch in once)
+    assert apply_text_norm("At 9:30.", "none") == "At 9:30."
+    with pytest.raises(ValueError, match="unknown text normalisation"):
+        apply_text_norm("x", "fr")
