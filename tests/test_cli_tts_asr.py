@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from holitok_common.audio import AudioInfo, write_audio
-from test_generate_fixtures import tiny_holitok, tiny_lm
+from test_generate_fixtures import save_cli_models, tiny_holitok
 from unified_lm.cli.asr import main as asr_main
 from unified_lm.cli.tts import main as tts_main
 
@@ -28,10 +28,7 @@ def tone(seconds: float, freq: float = 220.0) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    tiny_holitok().save_pretrained(root / "tok")
-    model = tiny_lm(root / "spm", backbone={"tie_word_embeddings": False})
-    model.cfg.tokenizer_ref = str(root / "tok")
-    model.save_pretrained(root / "model")
+    save_cli_models(root)
     write_audio(root / "prompt.wav", tone(0.7), SR)
     write_audio(root / "prompt8k.wav", tone(0.5)[::2], 8000)  # another rate: resampled on read
     sf.write(str(root / "empty.wav"), torch.zeros(0).numpy(), SR)

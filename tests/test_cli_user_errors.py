@@ -13,7 +13,7 @@ import torch
 
 from holitok_common.audio import write_audio
 from holitok_common.data.seedtts import SeedTTSListError, parse_seedtts_list
-from test_generate_fixtures import tiny_holitok, tiny_lm
+from test_generate_fixtures import save_cli_models
 from unified_lm.cli.asr import main as asr_main
 from unified_lm.cli.tts import main as tts_main
 from unified_lm.generate import TTSOptions
@@ -30,10 +30,7 @@ def tone(seconds: float) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli_errors")
-    tiny_holitok().save_pretrained(root / "tok")
-    model = tiny_lm(root / "spm", backbone={"tie_word_embeddings": False})
-    model.cfg.tokenizer_ref = str(root / "tok")
-    model.save_pretrained(root / "model")
+    save_cli_models(root)
     write_audio(root / "prompt.wav", tone(0.7), SR)
     write_audio(root / "tiny.wav", tone(0.01), SR)  # 10 ms
     return root

@@ -50,6 +50,16 @@ def tiny_lm(directory: Path, seed: int = 0, latent_dim: int = 32, **overrides) -
     return randomise_(model, seed).eval()
 
 
+def save_cli_models(root: Path) -> Path:
+    """A tiny HoliTok (root/tok) and a tiny unified model referencing it (root/model, returned): what
+    the CLI tests point `--model` at."""
+    tiny_holitok().save_pretrained(root / "tok")
+    model = tiny_lm(root / "spm", backbone={"tie_word_embeddings": False})
+    model.cfg.tokenizer_ref = str(root / "tok")
+    model.save_pretrained(root / "model")
+    return root / "model"
+
+
 def tiny_holitok(seed: int = 0, **overrides) -> HoliTok:
     torch.manual_seed(seed)
     if overrides:

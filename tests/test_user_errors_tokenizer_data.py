@@ -15,19 +15,11 @@ from holitok_common.data.manifests import ManifestError, load_cuts
 from holitok_common.data.synth import SynthConfig
 from holitok_common.data.validation import ValidationRules
 from holitok_tokenizer.cli import main as tokenizer_main
-from holitok_tokenizer.model import HoliTok
 from holitok_tokenizer.train.cli import main as train_main
+from test_tokenizer_cli import model_dir  # noqa: F401 (the saved tiny tokenizer fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "recipes" / "tokenizer" / "conf"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tok") / "tiny"
-    HoliTok.from_preset("tiny").save_pretrained(path)
-    return path
 
 
 @pytest.fixture
