@@ -17,8 +17,9 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Callable
 
+from holitok_common.cli_args import int_at_least
+from holitok_common.devices import resolve_device
 from holitok_common.outputs import check_output_dir
 from eval import judges
 from eval.report import Report, write_report
@@ -38,34 +39,6 @@ def _device_arg(text: str) -> str:
     if text in ("auto", "cpu", "cuda") or (index is not None and index.isdigit()):
         return text
     raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N")
-
-
-def _count_arg(minimum: int) -> Callable[[str], int]:
-    """argparse type for an integer >= minimum."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-    return parse
-
-
-def _device(name: str) -> str:
-    """Resolve --device; an explicit cuda that is not there is an error, never a silent CPU run."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {name} was requested but no CUDA device is available; use --device cpu (or auto)")
-        index = int(name.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) (cuda:0..); pick one of them")
-    return name
 
 
 def _out_dir(path: str | Path) -> Path:
@@ -138,7 +111,7 @@ def cmd_seedtts(args) -> int:
     speakers = None
     if args.cross_sim:
         speakers = read_speaker_map(args.speakers, items) if args.speakers else speakers_by_prompt_dir(items)
-    device = _device(args.device)
+    device = str(resolve_device(args.device))
     asr = judges.load_asr_judge(args.asr_judge or judges.default_asr_judge(args.lang), args.lang, device)
     sim = None if args.sim_judge == "none" else judges.load_sim_judge(args.sim_judge, device)
     res = evaluate_seedtts(args.meta, args.wav_dir, args.lang, asr, sim, log=_log,
@@ -190,7 +163,7 @@ def cmd_reconstruction(args) -> int:
         raise ImportError(f"holitok_tokenizer.HoliTok is not available ({exc}); the tokenizer package is not built yet") from exc
     check_manifest_audio(args.manifest, args.max_utts)  # missing audio fails here, before models load
     _out_dir(args.out_dir)
-    device = _device(args.device)
+    device = str(resolve_device(args.device))
     tok = HoliTok.from_pretrained(args.tokenizer)
     if hasattr(tok, "to"):
         tok = tok.to(device).eval()
@@ -238,8 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tokenizer", required=True, help="HoliTok.from_pretrained directory")
     r.add_argument("--manifest", required=True)
     r.add_argument("--out-dir", required=True)
-    r.add_argument("--max-utts", type=_count_arg(1), help="evaluate only the first N cuts (N >= 1)")
-    r.add_argument("--n-plots", type=_count_arg(0), default=3, help="utterances with original/reconstruction mel plots")
+    r.add_argument("--max-utts", type=int_at_least(1), help="evaluate only the first N cuts (N >= 1)")
+    r.add_argument("--n-plots", type=int_at_least(0), default=3, help="utterances with original/reconstruction mel plots")
     r.add_argument("--asr-judge", default="whisper-base-offline", help="ASR judge or none")
     r.add_argument("--sim-judge", default="resemblyzer", help="speaker judge or none")
     r.set_defaults(func=cmd_reconstruction)

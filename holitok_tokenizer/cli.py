@@ -17,6 +17,8 @@ import numpy as np
 import torch
 
 from holitok_common.audio import audio_info, read_audio, write_audio
+from holitok_common.cli_args import positive_float
+from holitok_common.devices import DeviceError, resolve_device
 from holitok_common.outputs import OutputPathError, check_output_dir, check_output_file
 
 
@@ -25,16 +27,7 @@ AUDIO_OUT_SUFFIXES = (".wav",)  # outputs are float32 WAV
 
 
 class UsageError(ValueError):
-    """A command-line mistake (bad output path, unusable latent file, unavailable device)."""
-
-
-def _device(name: str | None) -> torch.device:
-    """`auto` (or None): cuda if available, else cpu. `cuda` without a CUDA device is a UsageError."""
-    if name in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available; use --device cpu (or auto)")
-    return torch.device(name)
+    """A command-line mistake (bad output suffix, unusable latent file)."""
 
 
 def _check_output(path: Path, suffixes: tuple[str, ...], what: str) -> None:
@@ -48,7 +41,7 @@ def _load_model(args):
     from holitok_tokenizer.cpu_runtime import configure_cpu_inference
     from holitok_tokenizer.model import HoliTok
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     if device.type == "cpu":
         configure_cpu_inference()  # allocator reuse: ~30 % faster decode (see cpu_runtime.py)
     return HoliTok.from_pretrained(args.model).to(device)
@@ -88,13 +81,11 @@ def cmd_encode(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         np.save(path, latents.numpy())
-    elif path.suffix == ".safetensors":
+    else:  # .safetensors (_check_output allows only LATENT_SUFFIXES)
         from safetensors.torch import save_file
 
         meta = {"sample_rate": str(model.sample_rate), "frame_rate": str(model.frame_rate), "num_samples": str(wav.numel())}
         save_file({"latents": latents}, str(path), metadata=meta)
-    else:  # unreachable after _check_output
-        raise UsageError(f"{path}: latent output must end with {' or '.join(LATENT_SUFFIXES)}")
     print(f"wrote {path}: {latents.shape[0]} frames x {latents.shape[1]} dims at {model.frame_rate:g} Hz")
     return 0
 
@@ -182,16 +173,6 @@ def cmd_extract(args) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="holitok-tokenizer", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -237,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--mean", action="store_true", help="store the posterior mean (the default)")
     choice.add_argument("--sample", action="store_true", help="store a posterior sample instead of the mean")
     p.add_argument("--seed", type=int, default=0, help="seed of the posterior samples (with --sample)")
-    p.add_argument("--batch-seconds", type=_positive_float, default=60.0, help="total audio seconds per batch (> 0)")
+    p.add_argument("--batch-seconds", type=positive_float, default=60.0, help="total audio seconds per batch (> 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_extract)
     return parser
@@ -254,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (AudioError, ConfigError, CheckpointError, ConversionError, ManifestError, OutputPathError,
+    except (AudioError, ConfigError, CheckpointError, ConversionError, DeviceError, ManifestError, OutputPathError,
             TokenizerInputError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,9 +21,10 @@ import torch
 from tqdm import tqdm
 
 from holitok_common.audio import read_audio
+from holitok_common.cli_args import int_at_least
 from holitok_common.outputs import check_output_file
 from unified_lm.cli.runtime import (
-    EXIT_FAILURES, EXIT_OK, CLIError, add_runtime_args, check_audio_length, load_models, positive_int,
+    EXIT_FAILURES, EXIT_OK, CLIError, add_runtime_args, check_audio_length, load_models,
     precision, run, write_atomic,
 )
 from unified_lm.generate import ASROptions, Transcriber
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", nargs="*", help="audio files (WAV/FLAC/OGG, any rate)")
     p.add_argument("--manifest", help="lhotse cuts (*.jsonl.gz) to decode")
     p.add_argument("--out", help="hypotheses JSONL (with --manifest); appended to, resumable")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=int_at_least(1), default=16)
     p.add_argument("--max-tokens", type=int, default=ASROptions().max_tokens)
     p.add_argument("--beam-size", type=int, default=4,
                    help="beam search width (default 4; 1 = greedy; unified_lm/generate/README.md has the trade-off)")

@@ -19,6 +19,7 @@ import torch
 
 from holitok_common.audio import AudioError
 from holitok_common.config import ConfigError
+from holitok_common.devices import resolve_device
 from unified_lm.generate import GenerationInputError, check_compatible
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -34,14 +35,6 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto = cuda when available")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                         help="autocast precision of the model (cuda only; the tokenizer stays float32)")
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise CLIError("--device cuda was requested but no CUDA device is available; use --device cpu")
-    return torch.device(name)
 
 
 def precision(device: torch.device, dtype: str) -> contextlib.AbstractContextManager:
@@ -76,7 +69,7 @@ def load_models(args: argparse.Namespace):
     from unified_lm.checkpoint import read_meta
     from unified_lm.model import UnifiedLM
 
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     model_dir = Path(args.model)
     read_meta(model_dir)  # fails first, and clearly, for a directory of the wrong kind
     tok_dir = resolve_tokenizer_dir(model_dir, args.tokenizer)
@@ -116,17 +109,6 @@ def check_prompt(wav: torch.Tensor, sample_rate: int, text: str, name: str) -> N
     if rate > MAX_PROMPT_CHARS_PER_SECOND:
         raise CLIError(f"{name}: the prompt transcript has {rate:.0f} characters per second of prompt audio (speech has "
                        "~15); check that it is the transcript of this prompt wav")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 # OSError: unwritable outputs, full disks, unreadable inputs -> one line, not a traceback.

@@ -22,9 +22,10 @@ from typing import Optional
 import torch
 
 from holitok_common.audio import read_audio, write_audio
+from holitok_common.cli_args import int_at_least
 from holitok_common.outputs import check_output_file
 from unified_lm.cli.runtime import (
-    EXIT_OK, CLIError, add_runtime_args, check_prompt, load_models, positive_int, precision, run,
+    EXIT_OK, CLIError, add_runtime_args, check_prompt, load_models, precision, run,
     write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, encode_waveforms
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     many = p.add_argument_group("a Seed-TTS meta list")
     many.add_argument("--meta", help="utt|prompt_text|prompt_wav|target_text[|gt_wav] list")
     many.add_argument("--out-dir", help="writes <utt>.wav here")
-    many.add_argument("--batch-size", type=positive_int, default=8)
+    many.add_argument("--batch-size", type=int_at_least(1), default=8)
     p.add_argument("--text-norm", default="en", choices=TEXT_NORMS,
                    help="en: spell out numbers, times, money ('8:15' -> 'eight fifteen') in the text and the prompt "
                         "transcript, as read-speech training transcripts do; none: speak the text as given")

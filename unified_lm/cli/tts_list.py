@@ -112,7 +112,7 @@ def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text
     return requests
 
 
-def run_batch(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text_norm: str = "en") -> list[TTSResult]:
+def run_batch(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text_norm: str) -> list[TTSResult]:
     requests = _requests(synth, items, report, text_norm)
     if len(requests) > 1:
         try:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from holitok_common.config import ConfigError
-from unified_lm.train.config import PRESETS, load_train_config
+from unified_lm.train.config import PRESETS, UnifiedTrainConfig, load_train_config
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
-def missing_inputs(cfg) -> str | None:
+def missing_inputs(cfg: UnifiedTrainConfig) -> str | None:
     """The first input file the run needs that is not there (checked before anything is built)."""
     data = cfg.data
     for key, value, how in (("data.train_manifest", data.train_manifest, "holitok-tokenizer extract writes it"),
