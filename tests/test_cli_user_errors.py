@@ -6,7 +6,9 @@ would escape the output folder, a '|' inside a text field."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -191,3 +193,32 @@ def test_tts_spells_numbers_out_unless_asked_not_to(env, tmp_path, capsys):
     assert "speaking: Leave at eight fifteen." in capsys.readouterr().out
     assert tts(env, "--text", "Leave at 8:15.", "--out", str(tmp_path / "b.wav"), "--text-norm", "none") == 0
     assert "speaking:" not in capsys.readouterr().out
+
+
+def test_tts_characters_the_model_never_saw(env, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    shutil.copytree(env / "model", model_dir)
+    cfg = json.loads((model_dir / "config.json").read_text())
+    cfg["text_tokenizer"]["seen_chars"] = " .abcdefghijklmnopqrstuvwxyz"  # lower case and "." only
+    (model_dir / "config.json").write_text(json.dumps(cfg))
+
+    def run(*args: str) -> int:
+        return tts_main(["--model", str(model_dir), *FAST, *args])
+
+    assert run("--text", "The cat sees the dog!", "--out", str(tmp_path / "a.wav")) == 0  # mapped, and said so
+    assert "speaking: the cat sees the dog." in capsys.readouterr().out
+    assert run("--text", "the caf\u00e9.", "--out", str(tmp_path / "b.wav")) == 2  # no stand-in for an accent
+    refused(capsys, "'\u00e9' (U+00E9)", "never saw")
+    assert run("--text", "the cat!", "--out", str(tmp_path / "c.wav"), "--text-norm", "none") == 2
+    refused(capsys, "'!' (U+0021)")
+    assert not (tmp_path / "b.wav").exists() and not (tmp_path / "c.wav").exists()
+    (tmp_path / "m.lst").write_text(f"u1|a red ball.|{env / 'prompt.wav'}|the caf\u00e9.\n"
+                                    f"u2|A red ball!|{env / 'prompt.wav'}|The dog.\n")
+    assert run("--meta", str(tmp_path / "m.lst"), "--out-dir", str(tmp_path / "o")) == 1  # a counted failure
+    assert "FAILED u1:" in capsys.readouterr().out
+    assert (tmp_path / "o" / "u2.wav").is_file() and not (tmp_path / "o" / "u1.wav").exists()
+
+
+def test_tts_model_without_a_character_record_says_so(env, tmp_path, capsys):
+    assert tts(env, *ONE, "--out", str(tmp_path / "u.wav")) == 0
+    assert "does not record the characters of its training transcripts" in capsys.readouterr().err

@@ -146,3 +146,17 @@ def test_bad_requests_are_refused_before_any_work(model, request_, message):
     with pytest.raises(GenerationInputError, match=message) as info:
         TTSEngine(model, OPTS).generate([requests()[0], request_])
     assert request_.utt_id in str(info.value)
+
+
+def test_characters_never_seen_in_training_are_refused(tmp_path):
+    seen_model = tiny_lm(tmp_path, backbone={"tie_word_embeddings": False},
+                         text_tokenizer={"seen_chars": " .abcdehilnorstw"})  # no g, k
+    engine = TTSEngine(seen_model, OPTS)
+    engine.prepare(TTSRequest("ok", "the cat sees the owl."))
+    with pytest.raises(GenerationInputError, match=r"bad: the text .* 2 character\(s\) .* 'g' \(U\+0067\), 'k'"):
+        engine.prepare(TTSRequest("bad", "the dog knows."))
+    with pytest.raises(GenerationInputError, match=r"pr: the prompt transcript .* 'Z' \(U\+005A\)"):
+        engine.prepare(TTSRequest("pr", "the cat sees.", "Zeta", torch.zeros(8, 32)))
+    unrecorded = tiny_lm(tmp_path / "u", backbone={"tie_word_embeddings": False})
+    assert unrecorded.cfg.text_tokenizer.seen_chars is None
+    TTSEngine(unrecorded, OPTS).prepare(TTSRequest("any", "the dog knows."))  # nothing recorded: nothing refused

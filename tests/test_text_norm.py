@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from holitok_common.numbers_en import cardinal, ordinal, year
-from unified_lm.generate.text_norm import apply_text_norm, normalize_numbers_en
+from unified_lm.generate.text_norm import apply_text_norm, fit_alphabet, normalize_numbers_en
 
 
 @pytest.mark.parametrize("n,words", [
@@ -50,3 +50,30 @@ def test_normalisation_is_idempotent_and_selectable():
     assert apply_text_norm("At 9:30.", "none") == "At 9:30."
     with pytest.raises(ValueError, match="unknown text normalisation"):
         apply_text_norm("x", "fr")
+
+
+ALPHABET = " ',.?ABCDEFHIJKLMNOPRSTUVWabcdefghijklmnopqrstuvwxyz"  # the shipped model's seen_chars (no G, !, ;, &)
+
+
+@pytest.mark.parametrize("text,fitted", [
+    ("Good night! Yes & no", "good night. yes and no"),  # unseen capitals -> lower case; "!" -> "."; "&" -> "and"
+    ("Zebras (two) ran - fast; \"really\".", "zebras, two, ran fast, really."),
+    ("(Yes) he said (twice).", "yes, he said, twice."),
+    ("It\u2019s late: go\u2026", "It's late, go."),
+    ("Known text, unchanged.", "Known text, unchanged."),
+    ("caf\u00e9 \u65e5", "caf\u00e9 \u65e5"),  # no stand-in: kept, so the engine can name them in its error
+])
+def test_fit_alphabet(text, fitted):
+    assert fit_alphabet(text, ALPHABET) == fitted
+
+
+def test_stand_ins_only_use_characters_the_model_knows():
+    assert fit_alphabet("yes! no; maybe", "abcdefghijklmnopqrstuvwxyz ") == "yes no maybe"  # no "." or "," known
+    assert fit_alphabet("Go", "GOgo") == "Go"  # known capitals stay
+    assert fit_alphabet("gO", "Go") == "Go"  # and an unseen lower case becomes a known capital
+
+
+def test_apply_text_norm_with_and_without_the_alphabet():
+    assert apply_text_norm("Go at 8:15!", "en", ALPHABET) == "go at eight fifteen."
+    assert apply_text_norm("Go at 8:15!", "en") == "Go at eight fifteen!"  # no alphabet recorded: numbers only
+    assert apply_text_norm("Go at 8:15!", "none", ALPHABET) == "Go at 8:15!"

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from holitok_common.config import ConfigError
+from holitok_common.train.distributed import cpu_has_native_bf16
 from unified_lm.model import UnifiedLM
 from unified_lm.train.config import load_train_config
 from unified_lm.train.data import LatentCorpus, LatentMasker, task_for_step
@@ -98,6 +99,9 @@ def test_tts_only_run_and_init_dit_from_it(corpus, tmp_path):
     evals = [json.loads(x) for x in (tts_dir / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
     assert len(evals) == 2 and "wer" not in evals[0] and evals[0]["flow"] > 0  # at start + at the end
     trained = run.model.state_dict()
+    saved = UnifiedLM.from_pretrained(tts_dir / "checkpoints" / "step-000002" / "model")
+    train_chars = set().union(*LatentCorpus(corpus["train"]).texts())
+    assert saved.cfg.text_tokenizer.seen_chars == "".join(sorted(train_chars))  # what TTS will accept
 
     joint = setup(make_cfg(corpus, tmp_path / "joint", f"init.checkpoint={tts_dir}", "seed=3"))
     mine = joint.model.state_dict()
@@ -131,3 +135,19 @@ def test_every_shipped_config_loads():
 def test_word_errors():
     assert word_errors("the cat sat", "The cat, sat!") == (0, 3)
     assert word_errors("a b c", "a x") == (2, 3)
+
+
+def test_cpu_bf16_autocast_is_opt_in(corpus, tmp_path):
+    """mixed_precision=bf16 autocasts on a CPU with native bf16 (and trains); elsewhere, and with
+    DeepSpeed on CPU, it is refused with the reason. "auto" stays fp32 on CPU (tested everywhere else)."""
+    cfg = make_cfg(corpus, tmp_path / "bf16", "steps=2", "distributed.mixed_precision=bf16")
+    if not cpu_has_native_bf16():
+        with pytest.raises(ConfigError, match="no native bf16"):
+            train(cfg)
+        return
+    run = train(cfg)
+    assert run.runtime.bf16
+    rows = train_losses(tmp_path / "bf16")
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows.values()) and len(rows) == 2
+    with pytest.raises(ConfigError, match="DeepSpeed on CPU trains in fp32"):
+        train(make_cfg(corpus, tmp_path / "ds", "distributed.mixed_precision=bf16", "distributed.zero_stage=2"))

@@ -162,6 +162,11 @@ class TextTokenizerConfig:
     # from-scratch TTS must learn every token's sound from its own examples; with characters the
     # ~70 symbols are shared by all words (the classic small-data TTS input). ASR always uses tokens.
     tts_units: Literal["tokens", "chars"] = "tokens"
+    # The characters of the training transcripts (after normalize_text), recorded by `holitok-train
+    # unified`: TTS refuses text with any other character (a model cannot know how to speak a
+    # symbol it never heard; holitok-tts first maps case and punctuation to ones it knows). None: not
+    # recorded (checkpoints from before it existed), nothing is checked.
+    seen_chars: Optional[str] = None
 
     def validate(self) -> None:
         if self.kind == "sentencepiece" and self.vocab_size <= 0:

@@ -79,6 +79,14 @@ def load_models(args: argparse.Namespace):
     return model.to(device).eval(), tokenizer.to(device).eval()
 
 
+def note_unchecked_text(model) -> None:
+    """Say so when the model does not record its training characters (checkpoints from before
+    text_tokenizer.seen_chars): its TTS cannot refuse characters it never saw."""
+    if model.cfg.text_tokenizer.seen_chars is None:
+        print("note: this model does not record the characters of its training transcripts (text_tokenizer.seen_chars), "
+              "so characters it never saw are not refused; they may be spoken as noise", file=sys.stderr)
+
+
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """`write(tmp)` then rename over `path`: a crash never leaves a partial file under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from holitok_common.audio import read_audio, write_audio
 from holitok_common.cli_args import int_at_least
 from holitok_common.outputs import check_output_file
 from unified_lm.cli.runtime import (
-    EXIT_OK, CLIError, add_runtime_args, check_prompt, load_models, precision, run,
+    EXIT_OK, CLIError, add_runtime_args, check_prompt, load_models, note_unchecked_text, precision, run,
     write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, encode_waveforms
@@ -93,13 +93,15 @@ def synthesize_one(args: argparse.Namespace) -> int:
     out = check_output_file(Path(args.out), (".wav",))
     model, tokenizer = load_models(args)
     synth = Synthesizer(model, tokenizer, options(args))
+    note_unchecked_text(model)
     with precision(model.stop_head.weight.device, args.dtype):
         t0 = time.perf_counter()
         prompt, prompt_text = read_prompt(synth, args.prompt_wav, args.prompt_text)
-        text = apply_text_norm(args.text, args.text_norm)
+        alphabet = model.cfg.text_tokenizer.seen_chars
+        text = apply_text_norm(args.text, args.text_norm, alphabet)
         if text != args.text:
             print(f"speaking: {text}")
-        request = TTSRequest(out.stem, text, apply_text_norm(prompt_text, args.text_norm), prompt)
+        request = TTSRequest(out.stem, text, apply_text_norm(prompt_text, args.text_norm, alphabet), prompt)
         synth.engine.prepare(request)  # refuse bad input before creating any file
         if args.stream:
             return stream_one(synth, request, out, t0)

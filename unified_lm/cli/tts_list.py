@@ -19,7 +19,7 @@ from holitok_common.audio import read_audio, write_audio
 from holitok_common.data.seedtts import SeedTTSItem, parse_seedtts_list
 from holitok_common.outputs import check_output_dir
 from unified_lm.cli.runtime import (
-    EXIT_FAILURES, EXIT_OK, CLIError, check_prompt, load_models, precision, write_atomic,
+    EXIT_FAILURES, EXIT_OK, CLIError, check_prompt, load_models, note_unchecked_text, precision, write_atomic,
 )
 from unified_lm.generate import Synthesizer, TTSOptions, TTSRequest, TTSResult, encode_waveforms
 from unified_lm.generate.text_norm import apply_text_norm
@@ -52,6 +52,7 @@ def synthesize_list(args: argparse.Namespace, opts: TTSOptions) -> int:
     if todo:
         model, tokenizer = load_models(args)
         synth = Synthesizer(model, tokenizer, opts)
+        note_unchecked_text(model)
         todo.sort(key=lambda it: len(it.prompt_text) + len(it.target_text))
         size = args.batch_size
         with precision(model.stop_head.weight.device, args.dtype), tqdm(total=len(todo), unit="utt") as bar:
@@ -101,7 +102,9 @@ def _requests(synth: Synthesizer, items: list[SeedTTSItem], report: Report, text
     for it in ok:
         if it.utt not in latents:
             continue
-        text, prompt_text = apply_text_norm(it.target_text, text_norm), apply_text_norm(it.prompt_text, text_norm)
+        alphabet = synth.model.cfg.text_tokenizer.seen_chars
+        text = apply_text_norm(it.target_text, text_norm, alphabet)
+        prompt_text = apply_text_norm(it.prompt_text, text_norm, alphabet)
         request = TTSRequest(it.utt, text, prompt_text, latents[it.utt])
         try:
             synth.engine.prepare(request)

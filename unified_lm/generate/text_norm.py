@@ -3,7 +3,10 @@ in the corpus transcripts' style (holitok_common/numbers_en.py: "one hundred and
 
 TTS models learn from transcripts, and read-speech transcripts (LibriSpeech, the embedded corpus)
 spell numbers out, so a model has rarely or never seen a digit. `holitok-tts` runs this on English
-text by default (`--text-norm en`) and prints the text it speaks when it changed it. Covered, in this
+text by default (`--text-norm en`) and prints the text it speaks when it changed it. Then, for a model
+that records the characters of its training transcripts (`text_tokenizer.seen_chars`), characters it
+never saw are replaced by harmless stand-ins it knows (`fit_alphabet`: case, punctuation, "&" -> "and");
+whatever is left unseen is refused by the TTS engine with the characters named. Numbers covered, in this
 order: money ($5, $3.50), times (8:15, 10:00 pm), phone-style digit groups (555-1234), percentages,
 ordinals (21st), decimals (3.5), years (1999, 2024) and other cardinals (1,234, 42). Anything else
 with digits is left as written.
@@ -78,11 +81,56 @@ def normalize_numbers_en(text: str) -> str:
     return " ".join(text.split())
 
 
+# Stand-ins for characters a model may not have seen, in order of preference: the first one the
+# model's alphabet holds is used (a space joins the neighbouring words; "" drops the character).
+# Sentence-level punctuation only changes prosody; case, quotes and brackets do not change the words.
+_STAND_INS: dict[str, tuple[str, ...]] = {
+    "!": (".", ""), ";": (",", ".", " "), ":": (",", ".", " "), "\u2026": (".", ""),
+    "\u2014": (" , ", " "), "\u2013": (" , ", " "), "(": (" , ", " "), ")": (" , ", " "), "[": (" , ", " "),
+    "]": (" , ", " "),
+    "-": (" ",), "/": (" ",), "_": (" ",), "&": (" and ",), "+": (" plus ",), "@": (" at ",), "=": (" equals ",),
+    "\u2019": ("'", ""), "\u2018": ("'", ""), "`": ("'", ""), '"': ("",), "\u201c": ("",), "\u201d": ("",), "*": ("",),
+}
+
+
+def fit_alphabet(text: str, alphabet: str) -> str:
+    """`text` rewritten into the characters of `alphabet` (the model's training transcripts) where a
+    harmless stand-in exists: an unseen capital becomes its lower case (and vice versa), unseen
+    punctuation one the model knows (`_STAND_INS`: "!" -> ".", ";" -> ",", "-" -> " ", "&" -> "and").
+    Characters with no stand-in are kept, so the TTS engine can name them in its error.
+
+        >>> fit_alphabet("Good night! Yes & no", "abcdefghijklmnopqrstuvwxyz ,.'")
+        'good night. yes and no'
+    """
+    known = set(alphabet)
+    out = []
+    for ch in text:
+        if ch in known or ch.isspace():
+            out.append(ch)
+        elif ch.lower() in known and ch.lower() != ch:
+            out.append(ch.lower())
+        elif ch.upper() in known and ch.upper() != ch:
+            out.append(ch.upper())
+        else:
+            out.append(next((s for s in _STAND_INS.get(ch, ()) if all(c in known for c in s)), ch))
+    fitted = " ".join("".join(out).split())
+    if fitted == " ".join(text.split()):
+        return fitted
+    fitted = re.sub(r" ([,.?])", r"\1", fitted)  # no space before the punctuation a stand-in brought
+    fitted = re.sub(r",(?=[,.?])", "", fitted)  # "(two)." -> "two." rather than "two,."
+    return fitted.lstrip(" ,")
+
+
 TEXT_NORMS = ("en", "none")  # the choices of `holitok-tts --text-norm`
 
 
-def apply_text_norm(text: str, norm: str) -> str:
-    """`text` as the model should read it: "en" spells numbers out, "none" keeps it as given."""
+def apply_text_norm(text: str, norm: str, alphabet: str | None = None) -> str:
+    """`text` as the model should read it. "en": numbers spelled out, then (with the model's
+    `alphabet`, UnifiedConfig.text_tokenizer.seen_chars) characters it never saw replaced by
+    stand-ins it knows (`fit_alphabet`); "none": the text as given."""
     if norm not in TEXT_NORMS:
         raise ValueError(f"unknown text normalisation {norm!r}; choose one of {TEXT_NORMS}")
-    return normalize_numbers_en(text) if norm == "en" else text
+    if norm == "none":
+        return text
+    text = normalize_numbers_en(text)
+    return fit_alphabet(text, alphabet) if alphabet else text

@@ -91,6 +91,20 @@ class TTSEngine:
     def device(self) -> torch.device:
         return self.model.stop_head.weight.device
 
+    def _check_seen(self, name: str, what: str, text: str) -> None:
+        """Refuse characters the training transcripts never had (text_tokenizer.seen_chars, when recorded)."""
+        seen = self.model.cfg.text_tokenizer.seen_chars
+        if seen is None:
+            return
+        unseen = sorted(set(normalize_text(text)) - set(seen) - {" "})
+        if unseen:
+            shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in unseen)
+            raise GenerationInputError(
+                f"{name}: the {what} {text[:80]!r} has {len(unseen)} character(s) the model never saw in its training "
+                f"transcripts: {shown}; it cannot know how to speak them. Rewrite them in words or leave them out "
+                f"(holitok-tts --text-norm en already maps case and common punctuation to characters it knows; "
+                f"it knows: {seen.strip()!r})")
+
     def prepare(self, request: TTSRequest) -> _Prepared:
         """Validate one request and compute its text ids and length cap (GenerationInputError)."""
         cfg, opt, name = self.model.cfg, self.options, request.utt_id
@@ -105,6 +119,8 @@ class TTSEngine:
             raise GenerationInputError(f"{name}: prompt text was given without prompt audio")
         if prompt is not None and (prompt.dim() != 2 or prompt.shape[1] != cfg.latent_dim or prompt.shape[0] == 0):
             raise GenerationInputError(f"{name}: prompt latents must be [T >= 1, {cfg.latent_dim}], got {tuple(prompt.shape)}")
+        self._check_seen(name, "text", request.text)
+        self._check_seen(name, "prompt transcript", request.prompt_text)
         try:
             ids = self.model.text_tokenizer.encode(tts_text(request.prompt_text, request.text),
                                                    units=cfg.text_tokenizer.tts_units)

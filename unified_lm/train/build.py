@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Iterable
 
 import torch
 
@@ -18,7 +19,9 @@ from holitok_common.train.distributed import DeepSpeedUnit, Runtime, TorchUnit
 from holitok_common.train.schedule import make_scheduler
 from unified_lm.config import UnifiedConfig
 from unified_lm.model import UnifiedLM
-from unified_lm.text_tokenizer import SentencePieceTextTokenizer, TextTokenizer, load_text_tokenizer, train_sentencepiece
+from unified_lm.text_tokenizer import (
+    SentencePieceTextTokenizer, TextTokenizer, load_text_tokenizer, normalize_text, train_sentencepiece,
+)
 from unified_lm.train.config import UnifiedTrainConfig
 from unified_lm.train.data import LatentCorpus, LatentMasker, Task, TaskStream
 from unified_lm.train.units import UnifiedUnit
@@ -28,6 +31,11 @@ def text_tokenizer_path(cfg: UnifiedTrainConfig) -> Path:
     """Where the sentencepiece model trained on the train transcripts lives (tiny backbones)."""
     root = Path(cfg.data.text_tokenizer_dir) if cfg.data.text_tokenizer_dir else Path(cfg.exp_dir) / "text_tokenizer"
     return root / SentencePieceTextTokenizer.FILE
+
+
+def seen_chars(texts: Iterable[str]) -> str:
+    """The sorted distinct characters of `texts` after normalize_text (UnifiedConfig.text_tokenizer.seen_chars)."""
+    return "".join(sorted(set().union(*(normalize_text(t) for t in texts))))
 
 
 def prepare_text_tokenizer(cfg: UnifiedTrainConfig, runtime: Runtime, corpus: LatentCorpus) -> tuple[TextTokenizer, UnifiedConfig]:
@@ -54,7 +62,8 @@ def prepare_text_tokenizer(cfg: UnifiedTrainConfig, runtime: Runtime, corpus: La
     if not Path(cfg.data.latent_stats).is_file():
         raise FileNotFoundError(f"data.latent_stats {cfg.data.latent_stats!r} does not exist: it is written by "
                                 "`holitok-tokenizer extract` next to the train manifest")
-    model_cfg = dataclasses.replace(m, text_tokenizer=dataclasses.replace(m.text_tokenizer, path=path),
+    model_cfg = dataclasses.replace(m, text_tokenizer=dataclasses.replace(m.text_tokenizer, path=path,
+                                                                           seen_chars=seen_chars(corpus.texts())),
                                     latent_stats=str(cfg.data.latent_stats))
     return tok, validate(model_cfg)
 
