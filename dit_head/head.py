@@ -83,15 +83,17 @@ class DiTHead(nn.Module):
         return h + self.t_embed(t)
 
     def _tokens(self, x_t: Tensor, history: Tensor | None, history_mask: Tensor | None,
-                frame_mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """Embed the window. -> tokens [N, L, W] (L = P, or K*P + P with history) and the key
-        validity [N, L] bool (None = every key valid)."""
+                frame_mask: Tensor | None, frame_cond: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Embed the window (frame_cond [N, P, W] is added to the current frames). -> tokens [N, L, W]
+        (L = P, or K*P + P with history) and the key validity [N, L] bool (None = every key valid)."""
         cfg, dtype = self.cfg, self.pos_embed.dtype
         n, p, d = x_t.shape
         if (p, d) != (cfg.patch_size, cfg.latent_dim):
             raise ValueError(f"x_t must be [N, {cfg.patch_size}, {cfg.latent_dim}], got {list(x_t.shape)}")
         kp = cfg.history_patches * cfg.patch_size
         x = self.x_proj(x_t.to(dtype))  # [N, P, W]
+        if frame_cond is not None:
+            x = x + frame_cond.to(x.dtype)  # [N, P, W]
         if frame_mask is not None:
             # An example with no valid frame keeps all its keys (its loss is masked out anyway)
             # so that no attention row is fully masked (which would give NaN).
@@ -116,7 +118,7 @@ class DiTHead(nn.Module):
 
     def velocity(self, x_t: Tensor, t: Tensor, cond: Tensor, history: Tensor | None = None,
                  history_mask: Tensor | None = None, drop_cond: Tensor | None = None,
-                 frame_mask: Tensor | None = None) -> Tensor:
+                 frame_mask: Tensor | None = None, frame_cond: Tensor | None = None) -> Tensor:
         """Predicted velocity of the current patch.
 
         x_t [N, P, D] noisy patch; t [N] flow time in [0, 1]; cond [N, C] backbone hidden state;
@@ -124,10 +126,18 @@ class DiTHead(nn.Module):
         history_mask [N, K*P] bool, True = valid (False before the utterance start);
         drop_cond [N] bool, True = use the learned null condition (CFG);
         frame_mask [N, P] bool, True = real frame: padded current frames are hidden from the
-        others (training on a partial last patch; None = all real) -> velocity [N, P, D].
+        others (training on a partial last patch; None = all real);
+        frame_cond [N, P, W] or None: a per-frame condition added to the current frames' tokens
+        (e.g. the text unit each frame speaks; zeroed where drop_cond, like `cond`) -> velocity [N, P, D].
         """
         c = self.condition(t, cond, drop_cond)  # [N, W]
-        tokens, key_valid = self._tokens(x_t, history, history_mask, frame_mask)  # [N, L, W]
+        if frame_cond is not None:
+            if tuple(frame_cond.shape) != (x_t.shape[0], self.cfg.patch_size, self.cfg.width):
+                raise ValueError(f"frame_cond must be [N, P, W] = [{x_t.shape[0]}, {self.cfg.patch_size}, "
+                                 f"{self.cfg.width}], got {list(frame_cond.shape)}")
+            if drop_cond is not None:
+                frame_cond = torch.where(drop_cond[:, None, None], torch.zeros_like(frame_cond), frame_cond)
+        tokens, key_valid = self._tokens(x_t, history, history_mask, frame_mask, frame_cond)  # [N, L, W]
         key_mask = None if key_valid is None else key_valid[:, None, None, :]  # [N, 1, 1, L]
         for block in self.blocks:
             tokens = block(tokens, c, key_mask)
@@ -136,10 +146,10 @@ class DiTHead(nn.Module):
     # ------------------------------------------------------------------ training
     def forward(self, target: Tensor, cond: Tensor, history: Tensor | None = None,
                 history_mask: Tensor | None = None, frame_mask: Tensor | None = None,
-                generator: torch.Generator | None = None) -> FlowLoss:
+                generator: torch.Generator | None = None, frame_cond: Tensor | None = None) -> FlowLoss:
         """Flow-matching loss. target [N, P, D] clean patch; cond [N, C]; history/history_mask as
         in `velocity`; frame_mask [N, P] bool (True = frame counts; the last patch of an utterance
-        may be partial). Draws cfg.batch_mul (noise, t) pairs per target; condition dropout
+        may be partial); frame_cond [N, P, W] as in `velocity`. Draws cfg.batch_mul (noise, t) pairs per target; condition dropout
         (prob cfg.cond_dropout, per target) only in training mode."""
         cfg = self.cfg
         n, b = target.shape[0], cfg.batch_mul
@@ -151,11 +161,12 @@ class DiTHead(nn.Module):
         if self.training and cfg.cond_dropout > 0:
             drop = torch.rand(n, generator=generator, device=target.device) < cfg.cond_dropout  # [N]
             drop = _repeat(drop, b)  # [B*N]
-        return self.loss_with_draws(target, cond, noise, t, drop, history, history_mask, frame_mask)
+        return self.loss_with_draws(target, cond, noise, t, drop, history, history_mask, frame_mask, frame_cond)
 
     def loss_with_draws(self, target: Tensor, cond: Tensor, noise: Tensor, t: Tensor,
                         drop_cond: Tensor | None = None, history: Tensor | None = None,
-                        history_mask: Tensor | None = None, frame_mask: Tensor | None = None) -> FlowLoss:
+                        history_mask: Tensor | None = None, frame_mask: Tensor | None = None,
+                        frame_cond: Tensor | None = None) -> FlowLoss:
         """The deterministic part of `forward`, given explicit draws.
 
         target [N, P, D]; noise [B*N, P, D]; t [B*N]; drop_cond [B*N] bool or None; with B draws
@@ -174,7 +185,7 @@ class DiTHead(nn.Module):
         tt = t.to(noise.dtype)[:, None, None]  # [B*N, 1, 1]
         x_t = (1 - tt) * noise + tt * x1  # [B*N, P, D]
         v = self.velocity(x_t, t, _repeat(cond, b), _repeat(history, b), _repeat(history_mask, b),
-                          drop_cond, frame_mask=mask)  # [B*N, P, D]
+                          drop_cond, frame_mask=mask, frame_cond=_repeat(frame_cond, b))  # [B*N, P, D]
         dtype = torch.promote_types(v.dtype, torch.float32)  # the loss is at least fp32 (bf16 autocast)
         err = (v.to(dtype) - (x1 - noise).to(dtype)).pow(2).mean(dim=-1)  # [B*N, P]
         err = torch.where(mask, err, torch.zeros_like(err))
@@ -186,8 +197,8 @@ class DiTHead(nn.Module):
     @torch.no_grad()
     def sample(self, cond: Tensor, history: Tensor | None = None, history_mask: Tensor | None = None,
                steps: int = 10, cfg_scale: float = 1.0, solver: str = "euler", noise: Tensor | None = None,
-               generator: torch.Generator | None = None) -> Tensor:
-        """Generate one patch per condition: cond [N, C] (+ history as in `velocity`) -> [N, P, D].
+               generator: torch.Generator | None = None, frame_cond: Tensor | None = None) -> Tensor:
+        """Generate one patch per condition: cond [N, C] (+ history, frame_cond as in `velocity`) -> [N, P, D].
 
         Integrates from noise [N, P, D] (drawn from `generator` unless given) at t = 0 to data at
         t = 1 with `steps` steps of `solver` ("euler": 1 evaluation per step, "midpoint": 2).
@@ -203,13 +214,14 @@ class DiTHead(nn.Module):
             raise ValueError(f"noise must be {list(shape)}, got {list(noise.shape)}")
         if cfg_scale == 1.0:
             def velocity_fn(x: Tensor, t: Tensor) -> Tensor:
-                return self.velocity(x, t, cond, history, history_mask)
+                return self.velocity(x, t, cond, history, history_mask, frame_cond=frame_cond)
         else:
             cond2, hist2, hmask2 = _repeat(cond, 2), _repeat(history, 2), _repeat(history_mask, 2)
+            fcond2 = _repeat(frame_cond, 2)
             drop = torch.arange(2 * n, device=cond.device) >= n  # [2N]: second half unconditional
 
             def velocity_fn(x: Tensor, t: Tensor) -> Tensor:
-                v = self.velocity(_repeat(x, 2), _repeat(t, 2), cond2, hist2, hmask2, drop)  # [2N, P, D]
+                v = self.velocity(_repeat(x, 2), _repeat(t, 2), cond2, hist2, hmask2, drop, frame_cond=fcond2)  # [2N, P, D]
                 v_cond, v_uncond = v.chunk(2)  # 2 x [N, P, D]
                 return cfg_combine(v_cond, v_uncond, cfg_scale)
         return SOLVERS[solver](velocity_fn, noise, steps)

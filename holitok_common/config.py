@@ -57,6 +57,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 errors.append(str(exc))
         raise ConfigError(f"{where}: {value!r} does not match {tp}: {'; '.join(errors)}")
     if origin is typing.Literal:
+        if isinstance(value, bool) and not any(isinstance(a, bool) for a in args):
+            # YAML 1.1 reads no/off/yes/on as booleans: `distributed.mixed_precision=no` means the string.
+            spellings = ("no", "off", "false") if value is False else ("yes", "on", "true")
+            value = next((a for a in args if isinstance(a, str) and a.lower() in spellings), value)
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
         return value

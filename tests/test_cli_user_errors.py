@@ -221,4 +221,11 @@ def test_tts_characters_the_model_never_saw(env, tmp_path, capsys):
 
 def test_tts_model_without_a_character_record_says_so(env, tmp_path, capsys):
     assert tts(env, *ONE, "--out", str(tmp_path / "u.wav")) == 0
+    assert "does not record" not in capsys.readouterr().err
+    model_dir = tmp_path / "old_model"  # saved before text_tokenizer.seen_chars existed
+    shutil.copytree(env / "model", model_dir)
+    cfg = json.loads((model_dir / "config.json").read_text())
+    del cfg["text_tokenizer"]["seen_chars"]
+    (model_dir / "config.json").write_text(json.dumps(cfg))
+    assert tts_main(["--model", str(model_dir), *FAST, *ONE, "--out", str(tmp_path / "v.wav")]) == 0
     assert "does not record the characters of its training transcripts" in capsys.readouterr().err

@@ -91,3 +91,13 @@ def test_roundtrip_and_override_parsing():
     again = from_dict(Top, to_dict(cfg))
     assert again == cfg
     assert parse_overrides(["a.b=1", "a.c=[1,2]", "d=null"]) == {"a": {"b": 1, "c": [1, 2]}, "d": None}
+
+
+def test_yaml_boolean_spellings_of_literal_strings():
+    """YAML 1.1 reads `no`/`off`/`yes`/`on` as booleans; a Literal field that holds the word takes it."""
+    from holitok_common.train.distributed import DistributedConfig
+
+    cfg = load_config(DistributedConfig, None, ["mixed_precision=no"])
+    assert cfg.mixed_precision == "no"
+    with pytest.raises(ConfigError, match="is not one of"):
+        load_config(DistributedConfig, None, ["mixed_precision=yes"])  # no "yes" among the choices: still refused

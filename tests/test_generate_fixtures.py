@@ -56,6 +56,8 @@ def save_cli_models(root: Path) -> Path:
     tiny_holitok().save_pretrained(root / "tok")
     model = tiny_lm(root / "spm", backbone={"tie_word_embeddings": False})
     model.cfg.tokenizer_ref = str(root / "tok")
+    # as a trained model records it (text_tokenizer.seen_chars): here every printable ASCII character
+    model.cfg.text_tokenizer.seen_chars = "".join(chr(c) for c in range(32, 127))
     model.save_pretrained(root / "model")
     return root / "model"
 

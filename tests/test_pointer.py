@@ -4,8 +4,6 @@ training path with the engine's pointer trajectory, and the errors a user can hi
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -21,13 +19,24 @@ POINTER = {"enabled": True, "before": 2, "after": 3, "max_advance": 4}
 OPTS = TTSOptions(steps=3, cfg_scale=1.5, temperature=0.7, stop_threshold=0.6, max_seconds=2.0, seed=5)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    m = tiny_lm(tmp_path_factory.mktemp("pointer"), text_tokenizer={"tts_units": "chars"}, pointer=POINTER)
+def pointer_lm(directory, frame_units: bool = False):
+    m = tiny_lm(directory, text_tokenizer={"tts_units": "chars"}, pointer={**POINTER, "frame_units": frame_units})
     with torch.no_grad():  # a spread-out advance head (a fresh one would be near-uniform over 0..4)
         m.pointer.advance_head.weight.mul_(20)
         m.pointer.outside.normal_(0, 1)
+        if frame_units:
+            m.pointer.frame_outside.normal_(0, 1)
     return m
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return pointer_lm(tmp_path_factory.mktemp("pointer"))
+
+
+@pytest.fixture(scope="module")
+def frame_model(tmp_path_factory):
+    return pointer_lm(tmp_path_factory.mktemp("pointer_frames"), frame_units=True)
 
 
 def test_pointer_and_advance_of_a_row():
@@ -42,6 +51,9 @@ def test_pointer_and_advance_of_a_row():
     assert batch.pointer[0][flow].tolist() == [3, 5, 7]
     assert batch.advance[0][flow].tolist() == [2, 2, 1]
     assert (batch.pointer[0][~flow] == -1).all() and (batch.advance[0][~flow] == -1).all()
+    # per frame, the last unit started at or before it (frames 10, 11 are padding of the last patch)
+    assert batch.frame_units[0][flow].tolist() == [[3, 4, 4, 4], [4, 5, 6, 6], [6, 7, 7, 7]]
+    assert (batch.frame_units[0][~flow] == -1).all()
     no_alignment = build_batch([tts_segments(special, [10, 11], None, torch.zeros(10, 3))], 4, 3, pad_id=0)
     assert (no_alignment.pointer == -1).all()
     with pytest.raises(ValueError, match="non-decreasing"):
@@ -84,12 +96,45 @@ def test_training_loss_reads_the_window_and_trains_the_advance_head(model):
         model.zero_grad()
 
 
+def test_frame_units_condition_the_flow_loss(frame_model):
+    model = frame_model
+    g = torch.Generator().manual_seed(0)
+    prompt, target = torch.randn(7, 32, generator=g), torch.randn(14, 32, generator=g)
+    batch = model.build([aligned_row(model, "the dog", "a cat", prompt, target, [0, 1, 3, 5, 8, 9, 12])])
+    model.train()
+    try:
+        out = model(batch, generator=torch.Generator().manual_seed(1))
+        out.loss.backward()
+        assert model.pointer.frame_proj.weight.grad.abs().sum() > 0
+        shifted = model.build([aligned_row(model, "the dog", "a cat", prompt, target, [0, 1, 3, 5, 8, 9, 12])])
+        shifted.frame_units[shifted.flow_mask] += 1  # same patches, same pointer: only the frames' units move
+        a = model(batch, generator=torch.Generator().manual_seed(1)).flow
+        b = model(shifted, generator=torch.Generator().manual_seed(1)).flow
+        assert not torch.isclose(a, b)
+    finally:
+        model.eval()
+        model.zero_grad()
+
+
+def test_frame_units_of_a_pointer_move():
+    from unified_lm.pointer import TextPointer
+
+    # a patch moving the pointer from 3.5 to 5.5 crosses units 3 and 4 (the advance is 2): the move
+    # reaches 4.0 by the end of frame 0 and 5.0 by the end of frame 2, where they start
+    units = TextPointer.frame_units(torch.tensor([3.5, 2.0]), torch.tensor([5.5, 2.0]), 4)
+    assert units.tolist() == [[3, 3, 4, 4], [1, 1, 1, 1]]
+    with pytest.raises(ConfigError, match="frame_units=true needs pointer.enabled"):
+        load_unified_config("tiny", overrides=["pointer.frame_units=true"])
+
+
 @torch.no_grad()
 def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor, bool, list[int]]:
     """Every step re-runs the whole sequence through the TRAINING path (`embed` + `_add_pointer`
     from build_batch's pointer), with the alignment the engine's pointer has made so far: the units
-    its advance crossed at patch k start at patch k's first frame. A zero placeholder patch after the
-    generated ones makes the last real position a flow position (the causal backbone never sees it)."""
+    its advance crossed at patch k start within patch k at the frames where the pointer's move
+    (spread evenly over the patch's frames) crosses them. A zero placeholder patch after the
+    generated ones makes the last real position a flow position (the causal backbone never sees it);
+    its per-frame condition (pointer.frame_units) is read from a second build with its own units."""
     tok, cfg, p = model.text_tokenizer, model.cfg, model.cfg.patch_size
     units = cfg.text_tokenizer.tts_units
     ids = tok.encode(tts_text(request.prompt_text, request.text), units=units)
@@ -98,30 +143,42 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
     gen = torch.Generator().manual_seed(row_seed(opt.seed, request.utt_id))
     patches: list[torch.Tensor] = []
     starts: list[int] = []
-    pos = float(first)
-    while True:
+    pos = torch.tensor([float(first)])
+
+    def build():
         target = torch.cat(patches + [torch.zeros(p, cfg.latent_dim)])
-        batch = model.build([tts_segments(tok.special, ids, request.prompt_latents, target, starts, first)])
-        embeds, window = model._add_pointer(model.embed(batch), batch)
+        return model.build([tts_segments(tok.special, ids, request.prompt_latents, target, starts, first)])
+
+    while True:
+        batch = build()
+        embeds, window, _ = model._add_pointer(model.embed(batch), batch)
         hidden = model.step(embeds, batch.attention_mask, batch.position_ids, compute_logits=False).hidden[:, -2]
         if len(patches) >= opt.min_patches and torch.sigmoid(model.predict_stop(hidden)).item() > opt.stop_threshold:
             return torch.cat(patches), True, starts
         if len(patches) >= cap:
             return torch.cat(patches), False, starts
-        new = min(pos + float(model.pointer.expected_advance(hidden)), float(len(ids)))
-        crossed = math.floor(new) - math.floor(pos)
+        new = torch.minimum(pos + model.pointer.expected_advance(hidden), torch.tensor([float(len(ids))]))
+        crossed = int(new.floor()) - int(pos.floor())
         cond = model.pointer.condition(hidden, window[:, -2], torch.tensor([crossed]))
+        units = model.pointer.frame_units(pos, new, p)[0].tolist()  # [P]: each frame's current unit
+        starts += [len(patches) * p + next(f for f, u in enumerate(units) if u >= j)
+                   for j in range(int(pos.floor()), int(new.floor()))]
+        frame_cond = None
+        if model.pointer.frame_proj is not None:
+            with_units = build()
+            frame_cond = model._add_pointer(model.embed(with_units), with_units)[2][-1:]  # [1, P, W]
         z = model.latent_norm.normalize(batch.patches)  # the placeholder is the slot of the patch to generate
         hist, hist_mask = history_windows(z, batch.frame_mask, cfg.dit.history_patches)
         noise = opt.temperature * torch.randn(p, cfg.latent_dim, generator=gen)[None]
         x = model.head.sample(cond, hist[:, -1], hist_mask[:, -1], steps=opt.steps, cfg_scale=opt.cfg_scale,
-                              solver=opt.solver, noise=noise)
-        starts += [len(patches) * p] * crossed
+                              solver=opt.solver, noise=noise, frame_cond=frame_cond)
         pos = new
         patches.append(model.latent_norm.denormalize(x)[0])
 
 
-def test_kv_cached_generation_equals_recompute_with_the_pointer(model):
+@pytest.mark.parametrize("frames", [False, True], ids=["patch-condition", "frame-units"])
+def test_kv_cached_generation_equals_recompute_with_the_pointer(model, frame_model, frames):
+    model = frame_model if frames else model
     g = torch.Generator().manual_seed(3)
     reqs = [TTSRequest("a", "the cat sees the dog.", "a red ball.", torch.randn(9, 32, generator=g)),
             TTSRequest("b", "the old man reads")]

@@ -68,7 +68,9 @@ def test_fit_alphabet(text, fitted):
 
 
 def test_stand_ins_only_use_characters_the_model_knows():
-    assert fit_alphabet("yes! no; maybe", "abcdefghijklmnopqrstuvwxyz ") == "yes no maybe"  # no "." or "," known
+    letters = "abcdefghijklmnopqrstuvwxyz "  # no punctuation at all (a small corpus can lack even ",")
+    assert fit_alphabet("yes! no; maybe, don't (now).", letters) == "yes no maybe dont now"  # unspoken: left out
+    assert fit_alphabet("5 $ caf\u00e9", letters) == "5 $ caf\u00e9"  # digits, symbols, accents: kept
     assert fit_alphabet("Go", "GOgo") == "Go"  # known capitals stay
     assert fit_alphabet("gO", "Go") == "Go"  # and an unseen lower case becomes a known capital
 

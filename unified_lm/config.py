@@ -187,8 +187,16 @@ class PointerConfig:
     before: int = 2  # window units before the pointer
     after: int = 6  # window units from the pointer on
     max_advance: int = 7  # the advance head's classes 0..max_advance (larger advances are clipped)
+    # Frame-level text conditioning of the DiT head (FastSpeech's length regulator, per patch): each
+    # of a patch's P frames also gets the units it speaks (the one current at that frame and its two
+    # neighbours), added to its DiT token. Without it the head knows only which units START within
+    # the patch, not at which frame, and has to model that timing itself.
+    frame_units: bool = False
 
     def validate(self) -> None:
+        if self.frame_units and not self.enabled:
+            raise ConfigError("pointer.frame_units=true needs pointer.enabled=true (the frames' units come from the "
+                              "text pointer's alignment)")
         if self.before < 0 or self.after < 1 or self.max_advance < 1:
             raise ConfigError(f"pointer: need before >= 0, after >= 1, max_advance >= 1; got {self.before}, "
                               f"{self.after}, {self.max_advance}")

@@ -106,7 +106,8 @@ class UnifiedLM(nn.Module):
         self._align_modules = attention_modules(backbone.lm, cfg.loss.align_layers) if cfg.loss.align > 0 else []
         # The TTS text pointer (cfg.pointer.enabled; pointer.py), else None.
         pc = cfg.pointer
-        self.pointer = TextPointer(backbone.hidden_size, pc.before, pc.after, pc.max_advance) if pc.enabled else None
+        self.pointer = TextPointer(backbone.hidden_size, pc.before, pc.after, pc.max_advance,
+                                   cfg.dit.width if pc.frame_units else None) if pc.enabled else None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -215,9 +216,9 @@ class UnifiedLM(nn.Module):
         n_text = int(text_mask.sum())
         inputs = self._noisy_targets(batch, generator)  # the batch as the model's inputs see it
         embeds = self.embed(inputs)  # [B, L, H]
-        window = None
+        window = frame_cond = None
         if self.pointer is not None:
-            embeds, window = self._add_pointer(embeds, batch)
+            embeds, window, frame_cond = self._add_pointer(embeds, batch)
         with capture_attention(self._align_modules) as attentions:
             out = self.step(embeds, batch.attention_mask, batch.position_ids,
                             logits_mask=text_mask, compute_logits=n_text > 0)
@@ -230,7 +231,7 @@ class UnifiedLM(nn.Module):
         if n_text:
             text_ce = F.cross_entropy(out.logits.float(), batch.text_targets[text_mask],  # [N, V]
                                       label_smoothing=self.cfg.loss.label_smoothing)
-        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero, inputs.patches, window)
+        flow, n_flow = self._flow_loss(out.hidden, batch, generator, zero, inputs.patches, window, frame_cond)
         advance, n_advance = zero, 0
         if window is not None and n_flow:
             target = batch.advance[batch.flow_mask].clamp(max=self.pointer.max_advance)  # [N]
@@ -250,13 +251,16 @@ class UnifiedLM(nn.Module):
         counts = LossCounts(n_text, n_flow, n_stop, n_ctc, n_align, n_ctc_tts, n_advance)
         return UnifiedOutput(loss, text_ce, flow, stop, counts, ctc, align, ctc_tts, advance)
 
-    def _add_pointer(self, embeds: torch.Tensor, batch: SequenceBatch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def _add_pointer(self, embeds: torch.Tensor, batch: SequenceBatch
+                     ) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
         """Add the text pointer's window (pointer.py) to the input embedding at every flow_mask
-        position; returns (embeds, window [B, L, H] zero elsewhere), or (embeds, None) for a batch
-        without TTS rows. Every TTS row must carry its alignment (batch.pointer)."""
+        position; returns (embeds, window [B, L, H] zero elsewhere, the per-frame DiT condition of
+        the flow positions' patches [N, P, W] in flow_mask order or None without pointer.frame_units),
+        or (embeds, None, None) for a batch without TTS rows. Every TTS row must carry its alignment
+        (batch.pointer)."""
         spans = tts_text_spans(batch)
         if not spans:
-            return embeds, None
+            return embeds, None, None
         flow = batch.flow_mask  # [B, L]
         if bool((batch.pointer[flow] < 0).any()):
             raise ValueError("pointer.enabled but a TTS row has no text alignment (unit_starts): train on a manifest "
@@ -269,7 +273,10 @@ class UnifiedLM(nn.Module):
         vectors = self.pointer.window(unit_embeds, counts, batch.pointer[flow], rows)  # [N, H]
         window = torch.zeros_like(embeds)
         window[flow] = vectors.to(embeds.dtype)
-        return embeds + window, window
+        frame_cond = None
+        if self.pointer.frame_proj is not None:  # the per-frame DiT condition of the flow positions' patches
+            frame_cond = self.pointer.frame_condition(unit_embeds, counts, batch.frame_units[flow], rows)  # [N, P, W]
+        return embeds + window, window, frame_cond
 
     def _asr_ctc_rows(self, batch: SequenceBatch, text_mask: torch.Tensor) -> tuple[list[int], list[torch.Tensor]]:
         """ASR rows (audio and text targets; TTS rows have no text loss) and their transcripts: the
@@ -329,10 +336,12 @@ class UnifiedLM(nn.Module):
 
     def _flow_loss(self, hidden: torch.Tensor, batch: SequenceBatch, generator: Optional[torch.Generator],
                    zero: torch.Tensor, input_patches: Optional[torch.Tensor] = None,
-                   window: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
+                   window: Optional[torch.Tensor] = None, frame_cond: Optional[torch.Tensor] = None
+                   ) -> tuple[torch.Tensor, int]:
         """Flow matching on the target patches, conditioned on the hidden state one position before.
         `input_patches` [B, Na, P, D] raw: what the DiT history is cut from (default: batch.patches;
-        training passes the noised inputs of audio_in.tts_input_noise); the targets are always clean."""
+        training passes the noised inputs of audio_in.tts_input_noise); the targets are always clean.
+        `frame_cond` [N, P, W]: the text pointer's per-frame condition (pointer.frame_units) or None."""
         targets = batch.patch_is_target  # [B, Na]
         n_flow = int(targets.sum())
         if n_flow == 0:
@@ -348,7 +357,8 @@ class UnifiedLM(nn.Module):
         if k > 0:
             hist, hist_mask = history_windows(z_in, batch.frame_mask, k)  # [B, Na, k*P, D], [B, Na, k*P]
             history, history_mask = hist[targets], hist_mask[targets]  # [N, k*P, D], [N, k*P]
-        result = self.head(z[targets], cond, history, history_mask, batch.frame_mask[targets], generator=generator)
+        result = self.head(z[targets], cond, history, history_mask, batch.frame_mask[targets], generator=generator,
+                           frame_cond=frame_cond)
         return result.loss, n_flow
 
 

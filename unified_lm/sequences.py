@@ -129,6 +129,10 @@ class SequenceBatch:
     # when the patch it conditions begins, and how many units start within that patch.
     pointer: torch.Tensor  # [B, L] long
     advance: torch.Tensor  # [B, L] long
+    # ... and per frame of that patch the unit being spoken: the last one started at or before the
+    # frame (before the target's first unit: the unit preceding it; pointer.frame_units). [B, L, P]
+    # long, -1 elsewhere.
+    frame_units: torch.Tensor
 
     def to(self, device: torch.device) -> "SequenceBatch":
         return SequenceBatch(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
@@ -156,12 +160,13 @@ class _Row:
     is_target: list[bool]
     pointer: list[int]  # per patch: first unit not started at the patch's first frame (-1: none)
     advance: list[int]  # per patch: units starting within the patch (-1: none)
+    frame_units: list[list[int]]  # per patch, per frame: the last unit started at or before it (-1s: none)
 
 
-def _unit_pointer(seg: AudioSegment, n_patches: int, patch_size: int) -> tuple[list[int], list[int]]:
-    """Per patch of `seg`: (pointer, advance) from its unit_starts, or -1s without them."""
+def _unit_pointer(seg: AudioSegment, n_patches: int, patch_size: int) -> tuple[list[int], list[int], list[list[int]]]:
+    """Per patch of `seg`: (pointer, advance, frame units) from its unit_starts, or -1s without them."""
     if seg.unit_starts is None:
-        return [-1] * n_patches, [-1] * n_patches
+        return [-1] * n_patches, [-1] * n_patches, [[-1] * patch_size] * n_patches
     starts = torch.tensor(seg.unit_starts, dtype=torch.long)
     if starts.numel() and (bool((starts[1:] < starts[:-1]).any()) or int(starts[0]) < 0
                            or int(starts[-1]) >= seg.latents.shape[0]):
@@ -169,11 +174,15 @@ def _unit_pointer(seg: AudioSegment, n_patches: int, patch_size: int) -> tuple[l
                          f"got {list(seg.unit_starts)[:8]}...")
     edges = torch.arange(n_patches + 1) * patch_size  # [N + 1] first frame of each patch
     started = torch.searchsorted(starts, edges)  # [N + 1]: units starting before each edge
-    return (seg.unit_first + started[:-1]).tolist(), (started[1:] - started[:-1]).tolist()
+    frames = edges[:-1, None] + torch.arange(patch_size)  # [N, P]
+    # The last unit started at or before each frame; before the first one, the unit preceding the
+    # target text (the space after the prompt transcript; -1 without a prompt), as generation counts it.
+    current = seg.unit_first + torch.searchsorted(starts, frames, right=True) - 1  # [N, P]
+    return (seg.unit_first + started[:-1]).tolist(), (started[1:] - started[:-1]).tolist(), current.tolist()
 
 
 def _flatten(segments: Sequence[Segment], patch_size: int, latent_dim: int, pad_id: int) -> _Row:
-    row = _Row([], [], [], [], [], [], [], [])
+    row = _Row([], [], [], [], [], [], [], [], [])
     for seg in segments:
         if isinstance(seg, TextSegment):
             row.ids += list(seg.ids)
@@ -183,9 +192,10 @@ def _flatten(segments: Sequence[Segment], patch_size: int, latent_dim: int, pad_
         if seg.latents.dim() != 2 or seg.latents.shape[1] != latent_dim or seg.latents.shape[0] == 0:
             raise ValueError(f"audio segment latents must be [T >= 1, {latent_dim}], got {tuple(seg.latents.shape)}")
         patches, mask = patchify(seg.latents, patch_size)  # [N, P, D], [N, P]
-        pointer, advance = _unit_pointer(seg, patches.shape[0], patch_size)
+        pointer, advance, frame_units = _unit_pointer(seg, patches.shape[0], patch_size)
         row.pointer += pointer
         row.advance += advance
+        row.frame_units += frame_units
         for n in range(patches.shape[0]):
             row.ids.append(pad_id)
             row.text_loss.append(False)
@@ -238,6 +248,7 @@ def build_batch(examples: Sequence[Sequence[Segment]], patch_size: int, latent_d
             if flow[i]:  # the patch at i + 1 is generated from position i
                 out.pointer[j, i] = row.pointer[row.patch_index[i + 1]]
                 out.advance[j, i] = row.advance[row.patch_index[i + 1]]
+                out.frame_units[j, i] = torch.tensor(row.frame_units[row.patch_index[i + 1]])
         if k:
             out.patches[j, :k] = torch.stack(row.patches).to(out.patches.dtype)  # [k, P, D]
             out.frame_mask[j, :k] = torch.stack(row.frame_masks)  # [k, P]
@@ -268,4 +279,5 @@ def _empty(b: int, length: int, n_patches: int, patch_size: int, latent_dim: int
         lengths=zeros(b),
         pointer=torch.full((b, length), -1, dtype=torch.long),
         advance=torch.full((b, length), -1, dtype=torch.long),
+        frame_units=torch.full((b, length, patch_size), -1, dtype=torch.long),
     )

@@ -20,6 +20,7 @@ with digits is left as written.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from holitok_common.numbers_en import ONES, cardinal, ordinal, year
 
@@ -93,11 +94,21 @@ _STAND_INS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _unspoken(ch: str) -> str:
+    """The last resort for an unseen character: punctuation is not spoken, so it goes (an apostrophe
+    joins its word, "don't" -> "dont"; anything else becomes a word gap); any other character stays."""
+    if not unicodedata.category(ch).startswith("P"):
+        return ch
+    return "" if ch in "'\u2019\u2018`" else " "
+
+
 def fit_alphabet(text: str, alphabet: str) -> str:
     """`text` rewritten into the characters of `alphabet` (the model's training transcripts) where a
     harmless stand-in exists: an unseen capital becomes its lower case (and vice versa), unseen
-    punctuation one the model knows (`_STAND_INS`: "!" -> ".", ";" -> ",", "-" -> " ", "&" -> "and").
-    Characters with no stand-in are kept, so the TTS engine can name them in its error.
+    punctuation one the model knows (`_STAND_INS`: "!" -> ".", ";" -> ",", "-" -> " ", "&" -> "and"),
+    and unseen punctuation without a known stand-in is left out (it is not spoken). Other characters
+    with no stand-in (letters with accents, other scripts, symbols) are kept, so the TTS engine can
+    name them in its error.
 
         >>> fit_alphabet("Good night! Yes & no", "abcdefghijklmnopqrstuvwxyz ,.'")
         'good night. yes and no'
@@ -112,7 +123,7 @@ def fit_alphabet(text: str, alphabet: str) -> str:
         elif ch.upper() in known and ch.upper() != ch:
             out.append(ch.upper())
         else:
-            out.append(next((s for s in _STAND_INS.get(ch, ()) if all(c in known for c in s)), ch))
+            out.append(next((s for s in _STAND_INS.get(ch, ()) if all(c in known for c in s)), _unspoken(ch)))
     fitted = " ".join("".join(out).split())
     if fitted == " ".join(text.split()):
         return fitted

@@ -201,11 +201,11 @@ class TTSEngine:
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
                 pointer = None if pointer is None else pointer.select(keep.to(device))
-            cond = hidden if pointer is None else pointer.advance(model, hidden)  # [A, H]
+            cond, frame_cond = (hidden, None) if pointer is None else pointer.advance(model, hidden)  # [A, H]
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
             noise = opt.temperature * noise
             x = model.head.sample(cond, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
-                                  solver=opt.solver, noise=noise).float()  # [A, P, D] normalised
+                                  solver=opt.solver, noise=noise, frame_cond=frame_cond).float()  # [A, P, D] normalised
             count[active] += 1
             yield TTSStepOutput(list(active), model.latent_norm.denormalize(x).cpu(), finished)
             ones = torch.ones(len(active), 1, p, dtype=torch.bool, device=device)  # [A, 1, P]
@@ -253,15 +253,21 @@ class _PointerState:
     def select(self, keep: torch.Tensor) -> "_PointerState":
         return _PointerState(self.pos[keep], self.unit_embeds[keep], self.counts[keep], self.window[keep])
 
-    def advance(self, model: UnifiedLM, hidden: torch.Tensor) -> torch.Tensor:
+    def advance(self, model: UnifiedLM, hidden: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Move by the expected advance; return the DiT condition of this patch (its window and the
-        whole units the move crossed) and set `window` to the next patch's."""
-        new = torch.minimum(self.pos + model.pointer.expected_advance(hidden), self.counts.float())  # [A]
+        whole units the move crossed) and its per-frame condition ([A, P, W], or None without
+        pointer.frame_units), and set `window` to the next patch's."""
+        pointer = model.pointer
+        new = torch.minimum(self.pos + pointer.expected_advance(hidden), self.counts.float())  # [A]
         crossed = new.floor().long() - self.pos.floor().long()  # [A]
-        cond = model.pointer.condition(hidden, self.window, crossed)
+        cond = pointer.condition(hidden, self.window, crossed)
+        frame_cond = None
+        if pointer.frame_proj is not None:
+            units = pointer.frame_units(self.pos, new, model.cfg.patch_size)  # [A, P]
+            frame_cond = pointer.frame_condition(self.unit_embeds, self.counts, units)  # [A, P, W]
         self.pos = new
-        self.window = model.pointer.window(self.unit_embeds, self.counts, new.floor().long())
-        return cond
+        self.window = pointer.window(self.unit_embeds, self.counts, new.floor().long())
+        return cond, frame_cond
 
 
 def _initial_history(z: torch.Tensor, frame_mask: torch.Tensor, counts: torch.Tensor,
