@@ -4,6 +4,8 @@ training path with the engine's pointer trajectory, and the errors a user can hi
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -153,7 +155,9 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
         batch = build()
         embeds, window, _ = model._add_pointer(model.embed(batch), batch)
         hidden = model.step(embeds, batch.attention_mask, batch.position_ids, compute_logits=False).hidden[:, -2]
-        if len(patches) >= opt.min_patches and torch.sigmoid(model.predict_stop(hidden)).item() > opt.stop_threshold:
+        ended = torch.sigmoid(model.predict_stop(hidden)).item() > opt.stop_threshold
+        ended = ended or (opt.stop_at_text_end and float(pos) >= len(ids))  # the last patch reached the text's end
+        if len(patches) >= opt.min_patches and ended:
             return torch.cat(patches), True, starts
         if len(patches) >= cap:
             return torch.cat(patches), False, starts
@@ -189,6 +193,27 @@ def test_kv_cached_generation_equals_recompute_with_the_pointer(model, frame_mod
         assert len(set(starts)) >= 2, "the pointer should have moved on several patches"
         assert got.stopped == stopped and got.latents.shape == want.shape
         torch.testing.assert_close(got.latents, want, atol=1e-4, rtol=1e-4)
+
+
+def test_rows_end_when_the_pointer_reaches_the_end_of_the_text(model):
+    """Aligned training utterances end in the patch where their last unit starts: with
+    stop_at_text_end a row ends after the patch that moved its pointer to the text's end, even when
+    the stop head never fires; without it the row runs on to its length cap."""
+    bias = model.stop_head.bias.detach().clone()
+    request = TTSRequest("a", "the cat.", "a red ball.", torch.randn(9, 32, generator=torch.Generator().manual_seed(3)))
+    opts = TTSOptions(steps=2, max_seconds=3.0, seed=5)
+    try:
+        with torch.no_grad():
+            model.stop_head.bias.fill_(-30.0)  # p(stop) ~ 0: only the text end can end the row
+        ended = TTSEngine(model, opts).generate([request])[0]
+        want, stopped, starts = recompute(model, request, opts)
+        assert ended.stopped and stopped and torch.allclose(ended.latents, want, atol=1e-4, rtol=1e-4)
+        capped = TTSEngine(model, TTSOptions(steps=2, max_seconds=3.0, seed=5, stop_at_text_end=False)).generate([request])[0]
+        assert not capped.stopped and capped.num_patches > ended.num_patches
+        assert capped.num_patches == math.ceil(3.0 * model.cfg.patch_rate)  # the max_seconds cap
+    finally:
+        with torch.no_grad():
+            model.stop_head.bias.copy_(bias)
 
 
 def test_training_refuses_a_manifest_without_alignments(tmp_path):

@@ -6,7 +6,7 @@ A Seed-TTS meta list (`utt|prompt_text|prompt_wav|target_text[|gt_wav]`), batche
     holitok-tts --model M --meta meta.lst --out-dir D [--batch-size 8]
 writes D/<utt>.wav (atomically), skips utterances whose wav exists, and always writes
 D/failures.json ({"failed": n, "failures": [{"utt", "reason"}], ...}); D/synthesis.jsonl logs
-each written utterance (seconds, patches, whether the stop head or a length cap ended it).
+each written utterance (seconds, patches, whether it ended on its own (stop head or text end) or at a length cap).
 Exit codes: 0 all done, 1 some utterances failed (the rest are written), 2 bad invocation/input.
 The seed of an utterance is (--seed, its id); the id of a single utterance is the --out file's stem.
 """
@@ -109,7 +109,7 @@ def synthesize_one(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     write_atomic(out, lambda tmp: write_audio(tmp, result.wav, result.sample_rate))
     print(f"wrote {out}: {result.seconds:.2f} s, {result.num_patches} patches, "
-          f"{'stop head' if result.stopped else 'length cap'}; RTF {elapsed / max(result.seconds, 1e-9):.3f} "
+          f"{'ended on its own' if result.stopped else 'length cap'}; RTF {elapsed / max(result.seconds, 1e-9):.3f} "
           f"(total with loading {time.perf_counter() - start:.1f} s)")
     return EXIT_OK
 

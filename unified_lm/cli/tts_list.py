@@ -73,7 +73,7 @@ def synthesize_list(args: argparse.Namespace, opts: TTSOptions) -> int:
 def write_result(out_dir: Path, result: TTSResult) -> None:
     write_atomic(out_dir / f"{result.utt_id}.wav", lambda tmp: write_audio(tmp, result.wav, result.sample_rate))
     line = {"utt": result.utt_id, "seconds": round(result.seconds, 3), "num_patches": result.num_patches,
-            "ended_by": "stop_head" if result.stopped else "length_cap"}
+            "ended_by": "end" if result.stopped else "length_cap"}
     with open(out_dir / "synthesis.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 

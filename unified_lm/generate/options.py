@@ -8,7 +8,11 @@ len(target text)` (speech runs ~15 chars/s in English, ~4-5 in Chinese, so 0.5 s
 row has a voice prompt, that many times the duration the prompt's speaking rate predicts
 (`prompt seconds * len(text) / len(prompt text)`, characters after normalisation; the estimate
 F5-TTS uses as its total duration; never below `min_patches`). A row that reaches its cap ends with
-`stopped=False`; one whose stop head fires ends with `stopped=True`.
+`stopped=False`; one whose stop head fires ends with `stopped=True`, and so does, with the text
+pointer and `stop_at_text_end`, one whose last patch moved its pointer to the end of its text (the
+aligned training utterances all end in the patch where their last unit starts, so that patch is the
+last; the tiny stop head alone, at p(stop) ~0.2-0.3 there, let rows run on to the cap:
+docs/tts_diagnosis.md, session 11).
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ class TTSOptions:
     solver: str = "euler"  # dit_head.samplers.SOLVERS
     seed: int = 0  # per-row noise streams are seeded from (seed, utterance id)
     stop_threshold: float = 0.5  # stop when sigmoid(stop logit) > this
-    min_patches: int = 1  # the stop head is not consulted before this many patches exist
+    min_patches: int = 1  # the stop head (and the text end) is not consulted before this many patches exist
+    stop_at_text_end: bool = True  # text pointer models: end a row once its pointer reaches the end of its text
     max_seconds: float = 30.0  # hard cap on generated audio per row
     text_cap_base_s: float = 2.0
     text_cap_s_per_char: float = 0.5

@@ -35,7 +35,7 @@ class TTSResult:
     wav: torch.Tensor  # [S] float32 in [-1, 1], CPU
     sample_rate: int
     num_patches: int
-    stopped: bool  # True: the stop head ended it; False: the length cap did
+    stopped: bool  # True: it ended on its own (stop head or text end); False: the length cap did
 
     @property
     def seconds(self) -> float:

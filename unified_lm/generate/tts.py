@@ -49,7 +49,8 @@ class TTSRequest:
 @dataclass
 class TTSStepOutput:
     """What one step produced: `rows` (request indices) each got one patch, `patches` [len(rows),
-    P, D] raw latents; `finished` maps rows that ended this step to stopped-by-the-stop-head."""
+    P, D] raw latents; `finished` maps rows that ended this step to True when they ended on their own
+    (stop head, or the text pointer at the end of the text) and False at their length cap."""
 
     rows: list[int]
     patches: torch.Tensor
@@ -62,7 +63,7 @@ class TTSLatents:
 
     latents: torch.Tensor
     num_patches: int
-    stopped: bool  # True: the stop head ended it; False: it hit its length cap
+    stopped: bool  # True: it ended on its own (stop head, or the text pointer at the text's end); False: length cap
 
 
 @dataclass
@@ -187,7 +188,10 @@ class TTSEngine:
         while active:
             p_stop = torch.sigmoid(model.predict_stop(hidden).float()).cpu()  # [A]
             n = count[active]
-            stop = (n >= opt.min_patches) & (p_stop > opt.stop_threshold)  # [A]
+            ended = p_stop > opt.stop_threshold  # [A]
+            if pointer is not None and opt.stop_at_text_end:  # the last patch reached the text's end
+                ended = ended | (pointer.pos >= pointer.counts.float()).cpu()
+            stop = (n >= opt.min_patches) & ended  # [A]
             done = stop | (n >= caps[active])
             finished = {active[j]: bool(stop[j]) for j in range(len(active)) if done[j]}
             if finished:
