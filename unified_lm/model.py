@@ -63,6 +63,18 @@ class UnifiedOutput:
 
 
 @dataclass
+class FlowInputs:
+    """The DiT head's inputs for N target patches (row-major order of SequenceBatch.patch_is_target)."""
+
+    target: torch.Tensor  # [N, P, D] normalised clean patches
+    cond: torch.Tensor  # [N, C] condition (hidden state, + the text pointer's window and advance)
+    history: Optional[torch.Tensor]  # [N, K*P, D] normalised previous patches, or None
+    history_mask: Optional[torch.Tensor]  # [N, K*P] bool, or None
+    frame_mask: torch.Tensor  # [N, P] bool real frames
+    frame_cond: Optional[torch.Tensor]  # [N, P, W] per-frame condition (pointer.frame_units), or None
+
+
+@dataclass
 class ParameterCounts:
     backbone: int
     patch_encoder: int
@@ -342,10 +354,18 @@ class UnifiedLM(nn.Module):
         `input_patches` [B, Na, P, D] raw: what the DiT history is cut from (default: batch.patches;
         training passes the noised inputs of audio_in.tts_input_noise); the targets are always clean.
         `frame_cond` [N, P, W]: the text pointer's per-frame condition (pointer.frame_units) or None."""
-        targets = batch.patch_is_target  # [B, Na]
-        n_flow = int(targets.sum())
+        n_flow = int(batch.patch_is_target.sum())
         if n_flow == 0:
             return zero, 0
+        f = self._flow_inputs(hidden, batch, input_patches, window, frame_cond)
+        result = self.head(f.target, f.cond, f.history, f.history_mask, f.frame_mask, generator=generator,
+                           frame_cond=f.frame_cond)
+        return result.loss, n_flow
+
+    def _flow_inputs(self, hidden: torch.Tensor, batch: SequenceBatch, input_patches: Optional[torch.Tensor],
+                     window: Optional[torch.Tensor], frame_cond: Optional[torch.Tensor]) -> "FlowInputs":
+        """What the DiT head gets for every target patch of `batch` (see `_flow_loss`)."""
+        targets = batch.patch_is_target  # [B, Na]
         z = self.latent_norm.normalize(batch.patches)  # [B, Na, P, D]
         z_in = z if input_patches is None or input_patches is batch.patches else \
             self.latent_norm.normalize(input_patches)  # [B, Na, P, D]
@@ -357,9 +377,20 @@ class UnifiedLM(nn.Module):
         if k > 0:
             hist, hist_mask = history_windows(z_in, batch.frame_mask, k)  # [B, Na, k*P, D], [B, Na, k*P]
             history, history_mask = hist[targets], hist_mask[targets]  # [N, k*P, D], [N, k*P]
-        result = self.head(z[targets], cond, history, history_mask, batch.frame_mask[targets], generator=generator,
-                           frame_cond=frame_cond)
-        return result.loss, n_flow
+        return FlowInputs(z[targets], cond, history, history_mask, batch.frame_mask[targets], frame_cond)
+
+    @torch.no_grad()
+    def teacher_forced_flow_inputs(self, batch: SequenceBatch) -> "FlowInputs":
+        """The DiT head's inputs for every target patch of `batch` with everything before it taken
+        from the data (backbone inputs, DiT history, the text pointer's alignment): what the flow
+        loss trains on, for diagnostics (`eval.tts_probe`: sample each patch from them with
+        `head.sample` and compare with free-running generation). Eval-mode semantics (no input noise)."""
+        embeds = self.embed(batch)  # [B, L, H]
+        window = frame_cond = None
+        if self.pointer is not None:
+            embeds, window, frame_cond = self._add_pointer(embeds, batch)
+        hidden = self.step(embeds, batch.attention_mask, batch.position_ids, compute_logits=False).hidden
+        return self._flow_inputs(hidden, batch, None, window, frame_cond)
 
 
 def _count(module: nn.Module) -> int:
