@@ -79,3 +79,13 @@ def test_apply_text_norm_with_and_without_the_alphabet():
     assert apply_text_norm("Go at 8:15!", "en", ALPHABET) == "go at eight fifteen."
     assert apply_text_norm("Go at 8:15!", "en") == "Go at eight fifteen!"  # no alphabet recorded: numbers only
     assert apply_text_norm("Go at 8:15!", "none", ALPHABET) == "Go at 8:15!"
+
+
+@pytest.mark.parametrize("text,spoken", [
+    ("Hello world", "Hello world."),  # the text pointer ends a row at its last unit: end it as training texts end
+    ("Hi!!", "Hi."), ("We left (finally)", "We left, finally."), ("Wait;", "Wait."), ("rock-n-roll!?", "rock n roll?"),
+    ("Is it?", "Is it?"), ("Done.", "Done."),
+    ("See \u00a7 5.", "See \u00a7 five."),  # a sign that stands for words is kept, for the engine to refuse by name
+])
+def test_en_norm_ends_the_sentence_and_keeps_signs(text, spoken):
+    assert apply_text_norm(text, "en", ALPHABET) == spoken

@@ -137,6 +137,12 @@ def test_word_errors():
     assert word_errors("a b c", "a x") == (2, 3)
 
 
+def test_cpu_bf16_refused_without_native_bf16(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr("holitok_common.train.distributed.cpu_has_native_bf16", lambda: False)
+    with pytest.raises(ConfigError, match="no native bf16"):
+        train(make_cfg(corpus, tmp_path / "bf16", "steps=1", "distributed.mixed_precision=bf16"))
+
+
 def test_cpu_bf16_autocast_is_opt_in(corpus, tmp_path):
     """mixed_precision=bf16 autocasts on a CPU with native bf16 (and trains); elsewhere, and with
     DeepSpeed on CPU, it is refused with the reason. "auto" stays fp32 on CPU (tested everywhere else)."""

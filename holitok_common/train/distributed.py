@@ -146,8 +146,10 @@ def setup_runtime(cfg: DistributedConfig, *, cpu: bool = False) -> Runtime:
 
 def cpu_has_native_bf16() -> bool:
     """True when oneDNN runs bf16 matmuls/convs natively on this CPU (AVX-512 BF16 or AMX)."""
+    # oneDNN's own bf16 flag is also true on AVX-512 CPUs without BF16 instructions, where it emulates
+    # bf16 (slower than fp32): ask for the instructions themselves.
     try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 

@@ -20,7 +20,6 @@ with digits is left as written.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from holitok_common.numbers_en import ONES, cardinal, ordinal, year
 
@@ -94,10 +93,15 @@ _STAND_INS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Punctuation that is never spoken, so a model that never saw it can leave it out. Other signs ("#",
+# "§", "%") stand for words and stay, to be refused by name.
+_UNSPOKEN = set(",.?!;:'\u2019\u2018`\"\u201c\u201d()[]{}-\u2013\u2014\u2026/_*\u00ab\u00bb\u00a1\u00bf")
+
+
 def _unspoken(ch: str) -> str:
-    """The last resort for an unseen character: punctuation is not spoken, so it goes (an apostrophe
-    joins its word, "don't" -> "dont"; anything else becomes a word gap); any other character stays."""
-    if not unicodedata.category(ch).startswith("P"):
+    """The last resort for an unseen character: unspoken punctuation goes (an apostrophe joins its
+    word, "don't" -> "dont"; anything else becomes a word gap); any other character stays."""
+    if ch not in _UNSPOKEN:
         return ch
     return "" if ch in "'\u2019\u2018`" else " "
 
@@ -144,4 +148,17 @@ def apply_text_norm(text: str, norm: str, alphabet: str | None = None) -> str:
     if norm == "none":
         return text
     text = normalize_numbers_en(text)
-    return fit_alphabet(text, alphabet) if alphabet else text
+    return end_sentence(fit_alphabet(text, alphabet), alphabet) if alphabet else text
+
+
+def end_sentence(text: str, alphabet: str) -> str:
+    """End the text with a full stop the model knows, as its training transcripts end (with the text
+    pointer a row ends after the patch where its last unit starts: a last letter would be clipped).
+    A trailing "," becomes "."; repeated final stops ("Hi.." from "Hi!!") become one."""
+    if "." not in alphabet or not text:
+        return text
+    text = re.sub(r"[.,]+(?=\?)", "", text)  # "roll.?" (from "roll!?") -> "roll?"
+    body = text.rstrip(" ,.")
+    if body != text.rstrip(" ,") or not text.rstrip().endswith(("?", ".")):
+        return body + "." if body and not body.endswith("?") else (body or text)
+    return text
