@@ -23,23 +23,12 @@ import contextlib
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
+from bench_tokenizer_train_step import DECODERS, RECIPE_ENCODER, _median_seconds  # bench/ is on sys.path
 from holitok_common.train.distributed import cpu_has_native_bf16
-
-
-def _median(fn, warmup: int, repeats: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def tokenizer_step(bf16: bool):
@@ -48,7 +37,8 @@ def tokenizer_step(bf16: bool):
     from holitok_tokenizer.train.generator import TokenizerGenerator
 
     cfg = TokenizerConfig.from_preset("tiny")
-    cfg.encoder_channels, cfg.decoder_type, cfg.decoder_initial_channel = [16, 32, 64, 128, 256], "istft", 256
+    for key, value in {"encoder_channels": RECIPE_ENCODER, **DECODERS["istft"]}.items():
+        setattr(cfg, key, value)
     torch.manual_seed(0)
     gen = TokenizerGenerator(HoliTok(cfg), "I")
     wav, lengths = 0.1 * torch.randn(8, cfg.sample_rate), torch.full((8,), cfg.sample_rate)
@@ -110,7 +100,7 @@ def main() -> None:
             times = {False: [], True: []}
             for _ in range(2):  # interleaved halves: A B A B
                 for bf16 in (False, True):
-                    times[bf16].append(_median(steps[bf16], args.warmup, args.repeats))
+                    times[bf16].append(_median_seconds(steps[bf16], args.repeats, args.warmup))
             fp32, bf16 = statistics.mean(times[False]), statistics.mean(times[True])
             rows.append({"part": part, "fp32_s": round(fp32, 4), "bf16_s": round(bf16, 4), "speedup": round(fp32 / bf16, 2)})
             print(f"{part:9s} step: fp32 {fp32:.3f} s, bf16 autocast {bf16:.3f} s, speed-up {fp32 / bf16:.2f}x "

@@ -28,8 +28,9 @@ RECIPE_ENCODER = [16, 32, 64, 128, 256]
 DECODERS = {"bigvgan": {}, "istft": {"decoder_type": "istft", "decoder_initial_channel": 256}}
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    fn()
+def _median_seconds(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

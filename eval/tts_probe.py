@@ -29,7 +29,7 @@ import torch
 
 from unified_lm.generate import TTSEngine, TTSOptions, TTSRequest
 from unified_lm.generate.asr import ASREngine
-from unified_lm.model import UnifiedLM
+from unified_lm.model import FlowInputs, UnifiedLM
 from unified_lm.train.data import LatentCorpus, tts_example
 from unified_lm.train.evaluate import word_errors
 
@@ -37,10 +37,9 @@ CONDITIONS = ("real", "teacher_forced", "teacher_forced_mean", "free_running")
 
 
 @torch.no_grad()
-def teacher_forced(model: UnifiedLM, segments, steps: int, cfg_scale: float, generator: torch.Generator,
+def teacher_forced(model: UnifiedLM, f: FlowInputs, steps: int, cfg_scale: float, generator: torch.Generator,
                    frames: int) -> torch.Tensor:
-    """Raw latents [frames, D] of one example's target, each patch sampled from its teacher-forced inputs."""
-    f = model.teacher_forced_flow_inputs(model.build([segments]))
+    """Raw latents [frames, D] of one example's target, each patch sampled from its teacher-forced inputs `f`."""
     noise = torch.randn(f.target.shape, generator=generator)  # [N, P, D]
     x = model.head.sample(f.cond, f.history, f.history_mask, steps=steps, cfg_scale=cfg_scale, noise=noise,
                           frame_cond=f.frame_cond)  # [N, P, D] normalised
@@ -52,6 +51,7 @@ def probe(model: UnifiedLM, reader: UnifiedLM, corpus: LatentCorpus, num: int, s
           max_prompt_frames: int = 150) -> dict:
     asr = ASREngine(reader)
     opts = TTSOptions(seed=seed)
+    tts = TTSEngine(model, opts)
     units = model.cfg.text_tokenizer.tts_units
     aligned = model.pointer is not None
     errors = {c: [0, 0] for c in CONDITIONS}
@@ -61,13 +61,13 @@ def probe(model: UnifiedLM, reader: UnifiedLM, corpus: LatentCorpus, num: int, s
     for cut_id in sorted(corpus.utts)[:num]:
         utt = corpus.utts[cut_id]
         prompt = corpus.prompt_for(cut_id, seed, 0, max_prompt_frames)
-        segments = tts_example(model.text_tokenizer, utt, prompt, units, aligned)
+        f = model.teacher_forced_flow_inputs(model.build([tts_example(model.text_tokenizer, utt, prompt, units, aligned)]))
         request = TTSRequest(cut_id, utt.text, prompt.text if prompt else "", prompt.latents() if prompt else None)
         latents = {
             "real": utt.latents(),
-            "teacher_forced": teacher_forced(model, segments, opts.steps, opts.cfg_scale, generator, utt.num_frames),
-            "teacher_forced_mean": teacher_forced(model, segments, 1, 1.0, generator, utt.num_frames),
-            "free_running": TTSEngine(model, opts).generate([request])[0].latents,
+            "teacher_forced": teacher_forced(model, f, opts.steps, opts.cfg_scale, generator, utt.num_frames),
+            "teacher_forced_mean": teacher_forced(model, f, 1, 1.0, generator, utt.num_frames),
+            "free_running": tts.generate([request])[0].latents,
         }
         texts = {c: asr.transcribe([lat])[0].text for c, lat in latents.items()}
         for c in CONDITIONS:

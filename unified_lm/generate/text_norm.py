@@ -159,6 +159,6 @@ def end_sentence(text: str, alphabet: str) -> str:
         return text
     text = re.sub(r"[.,]+(?=\?)", "", text)  # "roll.?" (from "roll!?") -> "roll?"
     body = text.rstrip(" ,.")
-    if body != text.rstrip(" ,") or not text.rstrip().endswith(("?", ".")):
-        return body + "." if body and not body.endswith("?") else (body or text)
-    return text
+    if not body:
+        return text
+    return body if body.endswith("?") else body + "."
