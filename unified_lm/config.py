@@ -196,7 +196,8 @@ class PointerConfig:
     def validate(self) -> None:
         if self.frame_units and not self.enabled:
             raise ConfigError("pointer.frame_units=true needs pointer.enabled=true (the frames' units come from the "
-                              "text pointer's alignment)")
+                              "text pointer's alignment); to train without the pointer set both "
+                              "model.pointer.enabled=false and model.pointer.frame_units=false")
         if self.before < 0 or self.after < 1 or self.max_advance < 1:
             raise ConfigError(f"pointer: need before >= 0, after >= 1, max_advance >= 1; got {self.before}, "
                               f"{self.after}, {self.max_advance}")
