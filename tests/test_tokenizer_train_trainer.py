@@ -71,7 +71,7 @@ def test_stage_trains_exactly_its_parameters(cuts, tmp_path, stage, trained, fro
 # ~2 batches per epoch (the checkpoint falls mid-epoch); crops longer than the 1.2 s cut are
 # uncropped, so its transcript is used by LM supervision; speed perturbation draws from the step's
 # seed too, so it must resume exactly as well
-STAGE3 = ("data.max_duration=2.5", "data.crop_seconds=1.2", "data.speed_perturb=[0.9,1.1]")
+STAGE3 = ("data.max_duration=2.5", "data.crop_seconds=1.2", "data.speed_perturb=[0.9,1.1]", "loss.ctc=1.0")
 
 
 def test_resume_equals_uninterrupted_stage3(cuts, tmp_path):
@@ -93,9 +93,29 @@ def test_resume_equals_uninterrupted_stage3(cuts, tmp_path):
     assert len(resumed.losses) == 2
     assert resumed.losses == straight.losses[2:]  # dataclass equality of floats: bit-exact
     assert all(loss.generator.kl > 0 and loss.generator.wavlm > 0 for loss in straight.losses)
-    assert any(loss.generator.lm > 0 for loss in straight.losses)
+    assert any(loss.generator.lm > 0 and loss.generator.ctc > 0 for loss in straight.losses)
     exported = HoliTok.from_pretrained(resumed_dir / "step-000004" / "tokenizer")
     assert exported.latent_dim == 32
+
+
+def test_stage1_ctc_reaches_the_encoder_only_and_is_not_exported(cuts, tmp_path):
+    """loss.ctc in stage I: its gradient reaches the head and the encoder, not the decoder; a step
+    trains with it; the exported tokenizer carries no head."""
+    cfg = _cfg("tiny-stage1", cuts, tmp_path, "steps=1", "loss.ctc=1.0", "data.crop_seconds=2.0")
+    trainer = TokenizerTrainer(cfg, setup_runtime(cfg.distributed, cpu=True))
+    gen = trainer.generator.unwrapped
+    batch = next(epoch_batches(trainer.sampler, 16000, 0, 0))
+    out = gen(batch.wav, batch.lengths, labels={"asr": list(batch.texts)})
+    out.ctc.backward()
+    grads = {name: any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+             for name, module in (("head", gen.ctc_head), ("encoder", gen.tokenizer.audio_encoder),
+                                  ("decoder", gen.tokenizer.decoder))}
+    assert grads == {"head": True, "encoder": True, "decoder": False}
+    gen.zero_grad(set_to_none=True)
+    losses, _, _ = trainer.train_step(batch, step=0)
+    assert losses.generator.ctc > 0 and losses.generator.mel > 0
+    exported = HoliTok.from_pretrained(trainer.save() / "tokenizer")
+    assert not any("ctc" in k for k in exported.state_dict())
 
 
 def test_adv_start_step_mel_only_warmup(cuts, tmp_path):

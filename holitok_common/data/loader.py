@@ -30,7 +30,8 @@ __all__ = ["load_cuts", "ManifestError", "SamplerConfig", "BucketSampler", "Audi
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """`max_duration`: seconds of audio per batch (per rank); `num_buckets`: length buckets."""
+    """`max_duration`: seconds of whole cuts per batch (per rank; a trainer that crops them afterwards
+    sees less audio); `num_buckets`: length buckets."""
 
     max_duration: float = 120.0
     num_buckets: int = 10

@@ -11,6 +11,7 @@ import torch
 from holitok_common.train.checkpoint import latest, load_weights
 from holitok_tokenizer import HoliTok
 from holitok_tokenizer.train.config import TokenizerTrainConfig
+from holitok_tokenizer.train.ctc import CharCTCHead
 from holitok_tokenizer.train.flow import LatentFlow
 from holitok_tokenizer.train.generator import TokenizerGenerator
 from holitok_tokenizer.train.supervision import FrameDistillHead, LMSupervision, UtteranceDistillHead
@@ -53,7 +54,8 @@ def build_generator(cfg: TokenizerTrainConfig) -> tuple[TokenizerGenerator, Teac
 
         lm, text_tokenizer = build_causal_lm(cfg.teachers.lm, trainable=cfg.lm_supervision.train_lm)
         lm_sup = LMSupervision(dim, cfg.lm_supervision, lm, text_tokenizer)
-    generator = TokenizerGenerator(tokenizer, cfg.stage, flow, wavlm_head, xvector_head, lm_sup)
+    ctc_head = CharCTCHead(dim, cfg.ctc.hidden, cfg.ctc.upsample) if cfg.loss.ctc > 0 else None
+    generator = TokenizerGenerator(tokenizer, cfg.stage, flow, wavlm_head, xvector_head, lm_sup, ctc_head)
     return generator, teachers
 
 

@@ -83,6 +83,19 @@ class LossWeights:
     wavlm: float = 0.0
     xvector: float = 0.0
     lm: float = 0.0
+    ctc: float = 0.0  # character CTC on the latents (holitok_tokenizer/train/ctc.py; not in the paper)
+
+
+@dataclass
+class CTCSection:
+    """The training-only CTC head of `loss.ctc`: conv width and character slots per latent frame."""
+
+    hidden: int = 256
+    upsample: int = 2
+
+    def validate(self) -> None:
+        if self.hidden < 1 or self.upsample < 1:
+            raise ConfigError(f"ctc.hidden and ctc.upsample must be >= 1, got {self.hidden}, {self.upsample}")
 
 
 @dataclass
@@ -117,6 +130,7 @@ class TokenizerTrainConfig:
     flow: FlowConfig = field(default_factory=FlowConfig)
     teachers: TeacherSection = field(default_factory=TeacherSection)
     lm_supervision: LMSupervisionConfig = field(default_factory=LMSupervisionConfig)
+    ctc: CTCSection = field(default_factory=CTCSection)
     optim: OptimSection = field(default_factory=OptimSection)
     distributed: DistributedConfig = field(default_factory=lambda: DistributedConfig(gradient_clipping=1000.0))
     init_from: str | None = None  # previous stage's run dir or step-XXXXXX dir
@@ -144,6 +158,8 @@ class TokenizerTrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.adv_start_step < 0:
             raise ConfigError(f"adv_start_step must be >= 0, got {self.adv_start_step}")
+        if self.loss.ctc < 0:
+            raise ConfigError(f"loss.ctc must be >= 0, got {self.loss.ctc}")
 
 
 def _stage(cfg: TokenizerTrainConfig, stage: Stage, steps: int, kl: float, out: str) -> TokenizerTrainConfig:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from holitok_tokenizer import HoliTok, checks
+from holitok_tokenizer.train.ctc import CharCTCHead
 from holitok_tokenizer.train.flow import LatentFlow, flow_kl
 from holitok_tokenizer.train.supervision import FrameDistillHead, LMSupervision, UtteranceDistillHead
 
@@ -37,6 +38,7 @@ class GeneratorForward:
     wavlm: torch.Tensor
     xvector: torch.Tensor
     lm: torch.Tensor
+    ctc: torch.Tensor
 
 
 @dataclass
@@ -65,15 +67,17 @@ class TokenizerGenerator(nn.Module):
         wavlm_head: FrameDistillHead | None = None,
         xvector_head: UtteranceDistillHead | None = None,
         lm_supervision: LMSupervision | None = None,
+        ctc_head: CharCTCHead | None = None,
     ) -> None:
         super().__init__()
         self.tokenizer, self.stage = tokenizer, stage
         self.flow, self.wavlm_head, self.xvector_head = flow, wavlm_head, xvector_head
-        self.lm_supervision = lm_supervision
+        self.lm_supervision, self.ctc_head = lm_supervision, ctc_head
         set_trainable(tokenizer, stage)
 
-    def autoencode(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Stage I: decoder(audio_encoder(wav)) with the bottleneck bypassed. [B, S] -> [B, T * hop]."""
+    def autoencode(self, wav: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stage I: decoder(audio_encoder(wav)) with the bottleneck bypassed. [B, S] -> (wav [B, T * hop],
+        the encoder's latents [B, T, D] (zero beyond frame_lengths), frame_lengths [B])."""
         tok = self.tokenizer
         wav, lengths = checks.check_wav(wav, lengths, tok.max_samples, tok.sample_rate)
         num_frames = tok.num_frames(wav.shape[1])
@@ -81,7 +85,8 @@ class TokenizerGenerator(nn.Module):
         valid = torch.arange(wav.shape[1], device=wav.device)[None, :] < lengths[:, None]
         frame_mask = torch.arange(num_frames, device=wav.device)[None, :] < frame_lengths[:, None]  # [B, T]
         h = tok.audio_encoder((wav * valid.to(wav.dtype))[:, None, :], frame_mask)  # [B, D, T]
-        return tok.decoder(h * frame_mask[:, None, :].to(h.dtype))[:, 0, :]
+        h = h * frame_mask[:, None, :].to(h.dtype)
+        return tok.decoder(h)[:, 0, :], h.transpose(1, 2), frame_lengths
 
     def forward(
         self,
@@ -95,8 +100,9 @@ class TokenizerGenerator(nn.Module):
         num_samples = wav.shape[1]
         valid = torch.arange(num_samples, device=wav.device)[None, :] < lengths[:, None]
         if self.stage == "I":
-            out = self.autoencode(wav, lengths)[:, :num_samples] * valid.to(wav.dtype)
-            return GeneratorForward(out, zero, zero, zero, zero)
+            out, latents, frame_lengths = self.autoencode(wav, lengths)
+            out = out[:, :num_samples] * valid.to(wav.dtype)
+            return GeneratorForward(out, zero, zero, zero, zero, self._ctc(latents, frame_lengths, labels, zero))
         enc = self.tokenizer.encode(wav, lengths, sample=True)
         dec = self.tokenizer.decode(enc.latents, enc.frame_lengths)
         out = dec.wav[:, :num_samples] * valid.to(dec.wav.dtype)
@@ -110,4 +116,14 @@ class TokenizerGenerator(nn.Module):
             xvector = self.xvector_head(enc.latents, teachers.xvector, frame_mask)
         if self.lm_supervision is not None and labels:
             lm = self.lm_supervision(enc.latents, enc.frame_lengths, labels)
-        return GeneratorForward(out, kl, wavlm, xvector, lm)
+        ctc = self._ctc(enc.latents, enc.frame_lengths, labels, zero)
+        return GeneratorForward(out, kl, wavlm, xvector, lm, ctc)
+
+    def _ctc(self, latents: torch.Tensor, frame_lengths: torch.Tensor,
+             labels: Mapping[str, Sequence[str | None]] | None, zero: torch.Tensor) -> torch.Tensor:
+        """Character CTC on the latents against the ASR labels (None per cropped item); 0 without a head."""
+        if self.ctc_head is None:
+            return zero
+        if not labels or "asr" not in labels:
+            raise ValueError("loss.ctc > 0 needs the transcripts: the trainer passes labels when loss.ctc > 0")
+        return self.ctc_head(latents, frame_lengths, labels["asr"])

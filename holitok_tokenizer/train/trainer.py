@@ -70,6 +70,7 @@ class GeneratorLosses:
     wavlm: float
     xvector: float
     lm: float
+    ctc: float
 
 
 @dataclass
@@ -169,7 +170,7 @@ class TokenizerTrainer:
         wav, lengths = random_crop(wav, lengths, num, crop_seed(cfg.seed, step, rt.rank))
         wav, lengths = wav.to(rt.device), lengths.to(rt.device)
         targets = self._teacher_targets(wav, lengths)
-        labels = lm_labels(batch, uncropped) if cfg.loss.lm > 0 else None
+        labels = lm_labels(batch, uncropped) if cfg.loss.lm > 0 or cfg.loss.ctc > 0 else None
         with rt.autocast():
             out: GeneratorForward = self.generator.module(wav, lengths, targets, labels)
         fake = out.wav.float()
@@ -202,10 +203,10 @@ class TokenizerTrainer:
         else:  # warm-up: the discriminator is not run at all
             adv = fm = mel.new_zeros(())
         total = w.mel * mel + w.adv * adv + w.fm * fm + w.kl * out.kl + w.wavlm * out.wavlm
-        total = total + w.xvector * out.xvector + w.lm * out.lm
+        total = total + w.xvector * out.xvector + w.lm * out.lm + w.ctc * out.ctc
         self.generator.backward(total)
         self.generator.step()
-        terms = [total, mel, adv, fm, out.kl, out.wavlm, out.xvector, out.lm]
+        terms = [total, mel, adv, fm, out.kl, out.wavlm, out.xvector, out.lm, out.ctc]
         return GeneratorLosses(*[float(self.rt.all_mean(t.detach().float())) for t in terms])
 
     @torch.no_grad()
