@@ -47,7 +47,7 @@ def tokenizer_step(bf16: bool):
         gen.zero_grad(set_to_none=True)
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
         with ctx:
-            out = gen.autoencode(wav, lengths)[0]
+            out = gen.autoencode(wav, lengths)
         out.float().pow(2).mean().backward()
 
     return step

@@ -2,14 +2,14 @@
 
 Not in the paper (its latents learn content only in stage III, from a frozen LLM). A small head
 reads the latents [B, T, D] and predicts characters with CTC, so the encoder is pushed to keep
-what distinguishes words, not only what lowers the mel L1. Used by the tiny CPU recipe, where a
-mel-only autoencoder trained for minutes reconstructs the spectral envelope but not the phones
-(docs/tts_diagnosis.md, session 13). The head is training-only: it is saved with the generator,
-never exported with the tokenizer.
+what distinguishes words, not only what lowers the mel L1. Off by default and in the tiny recipe:
+on the tiny corpus it did not make the held-out resyntheses more intelligible (docs/tts_diagnosis.md,
+session 13). The head is training-only: it is saved with the generator, never exported with the
+tokenizer.
 
 Labels need whole utterances: the trainer passes the transcript of an item only when the item was
-not cropped (`data.crop_seconds` >= its duration), None otherwise; items without a label are left
-out of the loss and counted. The head emits `upsample` character slots per latent frame (2: 50 Hz),
+not cropped (`data.crop_seconds` >= its duration), None otherwise; items without a label (or whose
+transcript has no character of the vocabulary) are left out of the loss. The head emits `upsample` character slots per latent frame (2: 50 Hz),
 so that fast speech still has more slots than characters.
 """
 

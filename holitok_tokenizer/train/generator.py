@@ -75,9 +75,13 @@ class TokenizerGenerator(nn.Module):
         self.lm_supervision, self.ctc_head = lm_supervision, ctc_head
         set_trainable(tokenizer, stage)
 
-    def autoencode(self, wav: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Stage I: decoder(audio_encoder(wav)) with the bottleneck bypassed. [B, S] -> (wav [B, T * hop],
-        the encoder's latents [B, T, D] (zero beyond frame_lengths), frame_lengths [B])."""
+    def autoencode(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Stage I: decoder(audio_encoder(wav)) with the bottleneck bypassed. [B, S] -> [B, T * hop]."""
+        return self._autoencode(wav, lengths)[0]
+
+    def _autoencode(self, wav: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`autoencode`, also returning the encoder's latents [B, T, D] (zero beyond frame_lengths) and
+        frame_lengths [B] (for the CTC head)."""
         tok = self.tokenizer
         wav, lengths = checks.check_wav(wav, lengths, tok.max_samples, tok.sample_rate)
         num_frames = tok.num_frames(wav.shape[1])
@@ -100,7 +104,7 @@ class TokenizerGenerator(nn.Module):
         num_samples = wav.shape[1]
         valid = torch.arange(num_samples, device=wav.device)[None, :] < lengths[:, None]
         if self.stage == "I":
-            out, latents, frame_lengths = self.autoencode(wav, lengths)
+            out, latents, frame_lengths = self._autoencode(wav, lengths)
             out = out[:, :num_samples] * valid.to(wav.dtype)
             return GeneratorForward(out, zero, zero, zero, zero, self._ctc(latents, frame_lengths, labels, zero))
         enc = self.tokenizer.encode(wav, lengths, sample=True)

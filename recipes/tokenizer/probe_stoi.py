@@ -36,7 +36,7 @@ def probe(step_dir: Path, manifest: str, num: int, path: str) -> list[float]:
         wav = torch.from_numpy(cut.load_audio()).float()[:1]  # [1, S]
         lengths = torch.tensor([wav.shape[1]])
         if path == "autoencoder":
-            out = generator.autoencode(wav, lengths)[0]
+            out = generator.autoencode(wav, lengths)
         else:
             enc = tok.encode(wav, lengths, sample=False)
             out = tok.decode(enc.latents, enc.frame_lengths).wav
