@@ -7,12 +7,15 @@ import json
 
 import pytest
 
+from holitok_common.config import ConfigError
+
 from holitok_common.audio import read_audio
 from holitok_common.data.engines import HELDOUT_VOICES, all_voices, available_voices
 from holitok_common.data.loader import load_cuts
 from holitok_common.data.seedtts import parse_seedtts_list
 from holitok_common.data.sentences import SentenceGenerator, load_lexicon
 from holitok_common.numbers_en import cardinal, year
+from holitok_common.data.synth_audio import SynthJob, synthesize
 from holitok_common.data.synth import SPLITS, CorpusError, SynthConfig, build_corpus, split_voices
 
 
@@ -52,6 +55,33 @@ def test_voice_split():
     assert len(heldout) == 1 and len(train) == 4
     with pytest.raises(CorpusError, match="engines --install"):
         split_voices(voices[:2], 4)
+
+
+@pytest.mark.parametrize("engine", ["espeak-ng", "mbrola", "flite", "festival", "pico", "rhvoice"])
+def test_each_engine_is_deterministic(engine, tmp_path):
+    """Byte-identical FLAC from two syntheses of the same text (the corpus build relies on it)."""
+    present, _ = available_voices("extended")
+    voices = [v for v in present if v.engine == engine]
+    if not voices:
+        pytest.skip(f"no {engine} voice installed; run `holitok-data engines --install`")
+    voice = voices[-1]
+    paths = [tmp_path / f"{k}.flac" for k in range(2)]
+    lengths = [synthesize(SynthJob(voice, "Tina enjoyed five able sparrows in December.", p, 16000)) for p in paths]
+    assert lengths[0] > 16000 and filecmp.cmp(paths[0], paths[1], shallow=False), voice.voice_id
+
+
+def test_voice_sets():
+    base, ext = all_voices("base"), all_voices("extended")
+    assert all_voices() == base and len(base) == 36 and ext[:len(base)] == base  # base corpora stay byte-identical
+    ids = [v.voice_id for v in ext]
+    assert len(ids) == 60 and len(ids) == len(set(ids)) and set(HELDOUT_VOICES) <= {v.voice_id for v in base}
+    assert "rhvoice-alan" not in ids  # built from CMU ARCTIC awb = the held-out flite-awb
+    assert {v.engine for v in ext} == {"espeak-ng", "mbrola", "flite", "festival", "pico", "rhvoice"}
+    assert {v.engine for v in base} == {"espeak-ng", "mbrola", "flite", "festival"}
+    with pytest.raises(ValueError, match="unknown voice set"):
+        all_voices("all")
+    with pytest.raises(ConfigError, match="--voices"):
+        SynthConfig(voice_set="all")
 
 
 def test_tiny_corpus_is_deterministic(tmp_path, monkeypatch):
@@ -94,6 +124,8 @@ def test_existing_corpus_is_reused_only_with_the_same_settings(tmp_path):
         build_corpus(out, SynthConfig(hours=2.0, seed=0, lexicon_fraction=0.1))
     with pytest.raises(CorpusError, match="choose another output folder"):
         build_corpus(out, SynthConfig(hours=6.0, seed=0))
+    with pytest.raises(CorpusError, match="voice set"):  # an old corpus.json (no voice_set) holds the base voices
+        build_corpus(out, SynthConfig(hours=2.0, seed=0, voice_set="extended"))
 
 
 def test_imported_manifests_are_never_overwritten(tmp_path):

@@ -51,6 +51,14 @@ def test_every_stage_ran_and_echoed_its_commands(smoke):
                     "holitok-tts", "holitok-eval seedtts", "holitok-eval reconstruction", "resynth_list.py", "report.py",
                     "export.py"):
         assert any(line.startswith("+ ") and command in line for line in proc.stderr.splitlines()), command
+    # the tokenizer trains on its own corpus (base + more recorded voices), the unified model on the base one
+    tok_corpus = json.loads((exp / "corpus-tokenizer" / "corpus.json").read_text())
+    base_corpus = json.loads((exp / "corpus" / "corpus.json").read_text())
+    assert (tok_corpus["voice_set"], base_corpus["voice_set"]) == ("extended", "base")
+    assert set(base_corpus["voices"]["train"]) < set(tok_corpus["voices"]["train"])
+    assert tok_corpus["voices"]["heldout"] == base_corpus["voices"]["heldout"]
+    assert any(line.startswith("+ ") and "recipes/tokenizer/run.sh" in line and "corpus-tokenizer" in line
+               for line in proc.stderr.splitlines())
 
 
 def test_decodes_and_evaluations(smoke):

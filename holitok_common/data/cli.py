@@ -3,7 +3,7 @@
     holitok-data librispeech ROOT --out OUT [--parts test-clean,dev-clean] [--skip-bad]
     holitok-data seedtts META_LIST --out OUT [--skip-bad]
     holitok-data folder DIR --out OUT [--speaker NAME] [--name NAME] [--skip-bad]
-    holitok-data synth OUT_DIR [--hours 2] [--seed 0] [--jobs 2] [--lexicon-fraction 1.0]
+    holitok-data synth OUT_DIR [--hours 2] [--seed 0] [--jobs 2] [--lexicon-fraction 1.0] [--voices base]
     holitok-data engines [--install]
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from lhotse import CutSet
 
 from holitok_common.config import ConfigError
-from holitok_common.data.engines import ensure_engines
+from holitok_common.data.engines import VOICE_SETS, ensure_engines
 from holitok_common.data.importers import LIBRISPEECH_PARTS, import_folder, import_librispeech_part
 from holitok_common.data.manifests import ManifestError, save_cuts
 from holitok_common.data.seedtts import SeedTTSListError, parse_seedtts_list, seedtts_to_cuts
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lexicon-fraction", type=float, default=1.0,
                    help="share of each word list the sentence grammar uses (default 1.0 = ~3,700 word forms; "
                         "0.1 = a ~460-word task that a tiny ASR can learn on CPU)")
+    p.add_argument("--voices", default="base", choices=VOICE_SETS,
+                   help="voice set: base (36 voices: the unified model's corpus) or extended (base + 24 recorded "
+                        "identities: the tiny recipe's tokenizer corpus)")
     p = sub.add_parser("engines", help="check (and with --install, apt-get) the speech engines")
     p.add_argument("--install", action="store_true")
     return parser
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return ensure_engines(args.install)
         if args.command == "synth":
             summary = build_corpus(args.out_dir, SynthConfig(hours=args.hours, seed=args.seed, jobs=args.jobs,
-                                                              lexicon_fraction=args.lexicon_fraction))
+                                                              lexicon_fraction=args.lexicon_fraction,
+                                                              voice_set=args.voices))
             print(format_summary(summary))
             return 0
         _import(args)

@@ -1,10 +1,10 @@
 """The Debian speech engines and voices the embedded corpus is synthesised with.
 
 Each voice is a `VoiceSpec`: an engine (espeak-ng formant voices, mbrola diphone voices driven by
-espeak-ng, flite, festival), the Debian package that provides it, and a fixed speaking rate
+espeak-ng, flite, festival, pico, RHVoice), the Debian package that provides it, and a fixed speaking rate
 (espeak-ng's default 175 wpm is hard to understand; 130-160 is clearer). `voice_available` checks a
 voice without synthesising; `ensure_engines` installs what is missing with apt-get (root only).
-mbrola voices are in Debian contrib/non-free: a deb822 sources file enabling them is added first.
+mbrola, festvox, pico and RHVoice voices are in Debian contrib/non-free: a deb822 sources file enabling them is added first.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "e
 ESPEAK_VARIANTS = ("m1", "m3", "f2", "f4")
 CONTRIB_SOURCES = Path("/etc/apt/sources.list.d/holitok-contrib.sources")
 MBROLA_DIR = Path("/usr/share/mbrola")
+# Non-English mbrola voices that espeak-ng can drive with English text ("mb-<name>-en").
+MBROLA_ENGLISH_READERS = ("af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2",
+                          "pl1", "ro1", "sw1", "sw2")
+RHVOICE_DIR = Path("/usr/share/RHVoice/voices")
 FESTIVAL_VOICES = Path("/usr/share/festival/voices")
 
 
@@ -30,7 +34,7 @@ class VoiceSpec:
     (espeak-ng/mbrola only); `packages` are the Debian packages it needs."""
 
     voice_id: str
-    engine: str  # "espeak-ng" | "mbrola" | "flite" | "festival"
+    engine: str  # "espeak-ng" | "mbrola" | "flite" | "festival" | "pico" | "rhvoice"
     name: str  # the engine's own voice name
     packages: tuple[str, ...]
     rate: int = 145
@@ -46,8 +50,24 @@ def _espeak_voices() -> list[VoiceSpec]:
     return voices
 
 
-def all_voices() -> list[VoiceSpec]:
-    """Every voice the corpus can use, in a fixed order (the order is part of determinism)."""
+VOICE_SETS = ("base", "extended")
+
+
+def check_voice_set(voice_set: str) -> str:
+    if voice_set not in VOICE_SETS:
+        raise ValueError(f"unknown voice set {voice_set!r}: use one of {', '.join(VOICE_SETS)}")
+    return voice_set
+
+
+def all_voices(voice_set: str = "base") -> list[VoiceSpec]:
+    """Every voice of `voice_set`, in a fixed order (the order is part of determinism).
+
+    "base": the 36 voices of the corpora up to session 13 (24 espeak-ng, 4 mbrola, 5 flite, 3 festival;
+    what the unified model trains on). "extended": those plus 24 recorded identities
+    (`_more_natural_voices`), the tiny recipe's tokenizer corpus: a tokenizer that has heard more natural
+    voices reconstructs unseen ones better (docs/tts_diagnosis.md, session 14).
+    """
+    check_voice_set(voice_set)
     voices = _espeak_voices()
     voices += [VoiceSpec(f"mbrola-{n}", "mbrola", f"mb-{n}", ("espeak-ng", "mbrola", f"mbrola-{n}"), r)
                for n, r in (("us1", 140), ("us2", 145), ("us3", 140), ("en1", 135))]
@@ -56,6 +76,23 @@ def all_voices() -> list[VoiceSpec]:
         ("kal", "kal_diphone", "festvox-kallpc16k"),
         ("ked", "ked_diphone", "festvox-kdlpc16k"),
         ("slt", "cmu_us_slt_arctic_hts", "festvox-us-slt-hts"))]
+    if voice_set == "extended":
+        voices += _more_natural_voices()
+    return voices
+
+
+def _more_natural_voices() -> list[VoiceSpec]:
+    """Recorded (diphone / HMM) identities added in session 14 to widen the training voices: the
+    non-English mbrola voices reading English through espeak-ng's phoneme maps (accented English),
+    pico (2), RHVoice (4) and festival's rab and don. RHVoice's "alan" is left out: it is built from
+    the CMU ARCTIC awb recordings, the held-out flite-awb's identity."""
+    voices = [VoiceSpec(f"mbrola-{n}", "mbrola", f"mb-{n}-en", ("espeak-ng", "mbrola", f"mbrola-{n}"), 140)
+              for n in MBROLA_ENGLISH_READERS]
+    voices += [VoiceSpec(f"pico-{lang.lower()}", "pico", lang, ("libttspico-utils",)) for lang in ("en-US", "en-GB")]
+    voices += [VoiceSpec(f"rhvoice-{n}", "rhvoice", n, ("rhvoice", "rhvoice-english"))
+               for n in ("bdl", "clb", "evgeniy-eng", "lyubov")]
+    voices += [VoiceSpec(f"festival-{short}", "festival", f"{short}_diphone", ("festival", pkg))
+               for short, pkg in (("rab", "festvox-rablpc16k"), ("don", "festvox-don"))]
     return voices
 
 
@@ -77,20 +114,24 @@ def voice_available(voice: VoiceSpec) -> bool:
     if voice.engine == "espeak-ng":
         return shutil.which("espeak-ng") is not None
     if voice.engine == "mbrola":
-        name = voice.name.removeprefix("mb-")
+        name = voice.name.removeprefix("mb-").removesuffix("-en")
         return bool(shutil.which("espeak-ng") and shutil.which("mbrola")) and (MBROLA_DIR / name / name).is_file()
     if voice.engine == "flite":
         return voice.name in _flite_voices()
     if voice.engine == "festival":
         return bool(shutil.which("text2wave")) and any(FESTIVAL_VOICES.glob(f"*/{voice.name}"))
+    if voice.engine == "pico":
+        return shutil.which("pico2wave") is not None
+    if voice.engine == "rhvoice":
+        return shutil.which("RHVoice-test") is not None and (RHVOICE_DIR / voice.name).is_dir()
     raise ValueError(f"unknown engine {voice.engine!r} for voice {voice.voice_id}")
 
 
-def available_voices() -> tuple[list[VoiceSpec], list[VoiceSpec]]:
-    """(present, missing) voices, each in `all_voices()` order."""
+def available_voices(voice_set: str = "base") -> tuple[list[VoiceSpec], list[VoiceSpec]]:
+    """(present, missing) voices of `voice_set`, each in `all_voices()` order."""
     _flite_voices.cache_clear()
     present, missing = [], []
-    for v in all_voices():
+    for v in all_voices(voice_set):
         (present if voice_available(v) else missing).append(v)
     return present, missing
 
@@ -120,21 +161,23 @@ def _contrib_sources_text() -> str:
 
 
 def install_packages(packages: list[str]) -> None:
-    """apt-get install `packages` (root only), enabling contrib/non-free first for mbrola."""
-    if any(p.startswith("mbrola") for p in packages) and not CONTRIB_SOURCES.exists():
+    """apt-get install `packages` (root only), enabling contrib/non-free first (mbrola, festvox,
+    pico and RHVoice live there)."""
+    if not CONTRIB_SOURCES.exists():
         CONTRIB_SOURCES.write_text(_contrib_sources_text())
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
 
 
-def ensure_engines(install: bool) -> int:
-    """Print which voices are present; with `install` (as root) apt-get the missing packages.
+def ensure_engines(install: bool, voice_set: str = "extended") -> int:
+    """Print which voices of `voice_set` (default: all of them) are present; with `install` (as root)
+    apt-get the missing packages.
 
     Returns a process exit code: 0 when every voice is present (after installing), 1 otherwise.
     A no-op (no apt-get call) when everything is already installed.
     """
-    present, missing = available_voices()
+    present, missing = available_voices(voice_set)
     print(f"speech voices present: {len(present)}/{len(present) + len(missing)}")
     if not missing:
         return 0
@@ -149,6 +192,6 @@ def ensure_engines(install: bool) -> int:
               "or: sudo apt-get install -y " + " ".join(packages), file=sys.stderr)
         return 1
     install_packages(packages)
-    present, missing = available_voices()
+    present, missing = available_voices(voice_set)
     print(f"after install: {len(present)} voices present, missing: {[v.voice_id for v in missing] or 'none'}")
     return 0 if not missing else 1

@@ -24,7 +24,7 @@ from lhotse import MonoCut
 
 from holitok_common.audio import AudioInfo
 from holitok_common.config import ConfigError
-from holitok_common.data.engines import HELDOUT_VOICES, VoiceSpec, available_voices
+from holitok_common.data.engines import HELDOUT_VOICES, VOICE_SETS, VoiceSpec, available_voices
 from holitok_common.data.manifests import make_cut, save_cuts
 from holitok_common.data.seedtts import SeedTTSItem, write_seedtts_list
 from holitok_common.data.sentences import SentenceGenerator, load_lexicon
@@ -45,11 +45,14 @@ class SynthConfig:
     """`hours`: total audio to aim for (all splits; estimated from word counts). Every 20th
     training-voice utterance goes to dev, the next to test. `min_voices`: fail below this many.
     `lexicon_fraction`: share of each word list the grammar draws from (1.0 = the full ~3,700 word
-    forms; 0.1 = a ~460-word task, see `Lexicon.subset`)."""
+    forms; 0.1 = a ~460-word task, see `Lexicon.subset`). `voice_set`: "base" (the unified model's
+    voices) or "extended" (base + 24 recorded identities; the tiny recipe's tokenizer corpus), see
+    `engines.all_voices`."""
 
     hours: float = 2.0
     seed: int = 0
     lexicon_fraction: float = 1.0
+    voice_set: str = "base"
     jobs: int = 2
     min_voices: int = 4
     dev_every: int = 20
@@ -61,6 +64,8 @@ class SynthConfig:
             raise ConfigError(f"lexicon fraction must be in (0, 1], got {self.lexicon_fraction} (e.g. --lexicon-fraction 0.1)")
         if self.jobs < 1:
             raise ConfigError(f"jobs must be at least 1, got {self.jobs} (e.g. --jobs 2)")
+        if self.voice_set not in VOICE_SETS:
+            raise ConfigError(f"unknown voice set {self.voice_set!r}: use --voices {' or '.join(VOICE_SETS)}")
 
 
 @dataclass(frozen=True)
@@ -171,10 +176,12 @@ def reuse_existing(out_dir: Path, cfg: SynthConfig) -> dict | None:
                               "data stage (--stage 1) to use them, or choose an empty folder")
         return None
     summary = json.loads(path.read_text())
-    built = (summary.get("hours_requested"), summary.get("seed"), summary.get("lexicon_fraction", 1.0))
-    wanted = (cfg.hours, cfg.seed, cfg.lexicon_fraction)
+    # corpora built before voice sets existed (no "voice_set") used the base voices
+    built = (summary.get("hours_requested"), summary.get("seed"), summary.get("lexicon_fraction", 1.0),
+             summary.get("voice_set", "base"))
+    wanted = (cfg.hours, cfg.seed, cfg.lexicon_fraction, cfg.voice_set)
     if built != wanted:
-        raise CorpusError(f"{out_dir} already holds a corpus built with hours, seed, lexicon fraction = {built}, not "
+        raise CorpusError(f"{out_dir} already holds a corpus built with hours, seed, lexicon fraction, voice set = {built}, not "
                           f"the requested {wanted}: choose another output folder, or delete this one to rebuild")
     return {**summary, "reused": True}
 
@@ -182,12 +189,12 @@ def reuse_existing(out_dir: Path, cfg: SynthConfig) -> dict | None:
 def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
     """Build the corpus into `out_dir`; returns the summary also written to corpus.json. A folder
     that already holds a finished corpus (corpus.json) is reused when it was built with the same
-    hours, seed and lexicon fraction, and refused otherwise (never silently mixed or rebuilt)."""
+    hours, seed, lexicon fraction and voice set, and refused otherwise (never silently mixed or rebuilt)."""
     out_dir = Path(out_dir).resolve()
     existing = reuse_existing(out_dir, cfg)
     if existing is not None:
         return existing
-    present, missing = available_voices()
+    present, missing = available_voices(cfg.voice_set)
     train_voices, heldout_voices = split_voices(present, cfg.min_voices)
     plan = plan_corpus(cfg, train_voices, heldout_voices)
     start = time.time()
@@ -201,7 +208,7 @@ def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
     write_seedtts_list(_heldout_list(cuts["heldout"], out_dir), out_dir / "heldout_seedtts.lst")
     summary = {
         "sample_rate": SAMPLE_RATE, "hours_requested": cfg.hours, "seed": cfg.seed,
-        "lexicon_fraction": cfg.lexicon_fraction,
+        "lexicon_fraction": cfg.lexicon_fraction, "voice_set": cfg.voice_set,
         "voices": {"train": [v.voice_id for v in train_voices], "heldout": [v.voice_id for v in heldout_voices],
                    "missing": [v.voice_id for v in missing]},
         "splits": {s: {"utterances": len(c), "hours": round(sum(x.duration for x in c) / 3600, 4),
@@ -215,7 +222,8 @@ def build_corpus(out_dir: str | Path, cfg: SynthConfig) -> dict:
 
 def format_summary(summary: dict) -> str:
     how = "reused (already built with these settings)" if summary.get("reused") else f"built in {summary.get('elapsed_s', '?')} s"
-    lines = [f"corpus at {summary['sample_rate']} Hz, lexicon fraction {summary.get('lexicon_fraction', 1.0)}, {how}"]
+    lines = [f"corpus at {summary['sample_rate']} Hz, lexicon fraction {summary.get('lexicon_fraction', 1.0)}, "
+             f"voice set {summary.get('voice_set', 'base')}, {how}"]
     for split, s in summary["splits"].items():
         lines.append(f"  {split:8s} {s['hours']:7.3f} h  {s['utterances']:6d} utts  {s['speakers']:3d} speakers")
     v = summary["voices"]

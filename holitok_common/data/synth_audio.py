@@ -34,6 +34,10 @@ def engine_command(voice: VoiceSpec, text: str, wav_path: Path) -> tuple[list[st
         return ["flite", "-voice", voice.name, "-t", text, "-o", str(wav_path)], None
     if voice.engine == "festival":
         return ["text2wave", "-eval", f"(voice_{voice.name})", "-o", str(wav_path)], text + "\n"
+    if voice.engine == "pico":
+        return ["pico2wave", "-l", voice.name, "-w", str(wav_path), "--", text], None
+    if voice.engine == "rhvoice":
+        return ["RHVoice-test", "-p", voice.name, "-o", str(wav_path)], text + "\n"
     raise SynthesisError(f"unknown engine {voice.engine!r} for voice {voice.voice_id}")
 
 

@@ -185,7 +185,7 @@ def audio_section(exp: Path, files: Path) -> list[str]:
     return out + [""]
 
 
-def header(exp: Path, data: Path) -> list[str]:
+def header(exp: Path, data: Path, tok_data: Path | None = None) -> list[str]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 check=True, cwd=Path(__file__).parent).stdout.strip()
@@ -202,6 +202,12 @@ def header(exp: Path, data: Path) -> list[str]:
     voices = corpus.get("voices", {})
     if voices:
         lines += [f"Voices: {len(voices.get('train', []))} training, held out: {', '.join(voices.get('heldout', []))}.", ""]
+    if tok_data is not None and tok_data != data and (tok_data / "corpus.json").is_file():
+        tok = json.loads((tok_data / "corpus.json").read_text())
+        train = tok.get("splits", {}).get("train", {})
+        lines += [f"The tokenizer trained on its own corpus `{tok_data}` (voice set {tok.get('voice_set', 'base')}): "
+                  f"{train.get('hours', 0):.3f} h, {train.get('utterances', 0)} utterances, "
+                  f"{len(tok.get('voices', {}).get('train', []))} voices, the same held-out voices left out.", ""]
     return lines
 
 
@@ -209,11 +215,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exp-dir", required=True)
     p.add_argument("--data-dir", required=True)
+    p.add_argument("--tokenizer-data-dir", default=None, help="the tokenizer's training corpus, when not --data-dir")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     exp, data = Path(args.exp_dir).resolve(), Path(args.data_dir).resolve()
+    tok_data = Path(args.tokenizer_data_dir).resolve() if args.tokenizer_data_dir else None
     files = exp / "report_files"
-    lines = header(exp, data) + results_section(exp) + audio_section(exp, files)
+    lines = header(exp, data, tok_data) + results_section(exp) + audio_section(exp, files)
     lines += tokenizer_section(exp, files) + unified_section(exp, files)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"report: {args.out}")

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The embedded end-to-end run: corpus -> tiny tokenizer -> latents -> tiny unified model -> ASR and
-# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). 83 min on 2 idle CPU
-# cores with the step counts of the tiny YAMLs (session 9, recipes/tiny/README.md); SMOKE=1 runs every stage
-# in a few minutes.
+# zero-shot TTS -> offline judges -> one report -> the shipped models (models/tiny). ~82 min on 2 CPU cores
+# with the step counts of the tiny YAMLs (session 14, summed stage times, recipes/tiny/README.md); SMOKE=1
+# runs every stage in a few minutes.
 #
 #   bash recipes/tiny/run.sh                                  # everything (stages 0-8)
 #   bash recipes/tiny/run.sh --stage 4 --stop-stage 7         # decode + eval + report again
 #   SMOKE=1 EXP_DIR=/tmp/tiny bash recipes/tiny/run.sh        # the wiring check (what tests/test_e2e_smoke.py runs)
 #
-# Stages: 0 corpus (holitok-data synth; reuses DATA_DIR when its corpus.json has the same settings, refuses others)
-#         1 tokenizer stages I, II, III      (recipes/tokenizer/run.sh, CONF=tiny)
+# Stages: 0 corpora (holitok-data synth; reuses a folder whose corpus.json has the same settings, refuses others):
+#           DATA_DIR with the base voices (the unified model's), TOK_DATA_DIR with TOK_VOICES (the tokenizer's)
+#         1 tokenizer stages I, II, III on TOK_DATA_DIR (recipes/tokenizer/run.sh, CONF=tiny)
 #         2 latents of train/dev/test/heldout, CTC aligner + aligned manifests (recipes/unified/run.sh stages 0-1)
 #         3 unified TTS-only, then joint      (recipes/unified/run.sh stages 2-3, conf/tiny_*.yaml)
 #         4 ASR of the test split             (holitok-asr --manifest)
@@ -19,6 +20,8 @@
 #         7 report                            (EXP_DIR/report.md)
 #         8 export                            (MODELS_DIR/{tokenizer,unified,prompts}, <= MAX_MB)
 # Environment: DATA_DIR (data/corpus), EXP_DIR (exp/tiny), MODELS_DIR (models/tiny), SYNTH_HOURS (6),
+#   TOK_VOICES (extended: the base voices + 24 recorded identities; base = train the tokenizer on DATA_DIR),
+#   TOK_DATA_DIR (DATA_DIR-tokenizer; DATA_DIR itself when TOK_VOICES=base), both SYNTH_HOURS,
 #   LEXICON_FRACTION (0.1: a ~460-word read-speech task, see holitok_common/data/sentences.py),
 #   ASR_JUDGE (whisper-base-offline), SIM_JUDGE (resemblyzer), MAX_TTS_ITEMS (60 lines round-robin
 #   over the held-out voices, as the shipped run; 0 = the whole list, ~9x the stage 5-6 time),
@@ -26,7 +29,8 @@
 #   TTS_ARGS / ASR_ARGS (extra holitok-tts / holitok-asr flags), MAX_MB (60), OMP_NUM_THREADS (2),
 #   ALIGN_STEPS (1000: the CTC aligner's training steps), ASR_BEAM (4: holitok-asr --beam-size).
 #   SMOKE=1 changes the defaults: EXP_DIR exp/tiny-smoke, DATA_DIR EXP_DIR/corpus, MODELS_DIR
-#   EXP_DIR/models (a smoke run never touches models/tiny), 0.02 h, a few steps, 2 TTS lines.
+#   EXP_DIR/models (a smoke run never touches models/tiny), TOK_DATA_DIR EXP_DIR/corpus-tokenizer, 0.02 h,
+#   a few steps, 2 TTS lines.
 # Each finished stage writes EXP_DIR/.done.stageN (delete it to rerun that stage); trainings resume
 # from their newest checkpoint and decoding skips finished utterances, so a rerun continues.
 set -euo pipefail
@@ -37,7 +41,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --stage) stage="$2"; shift 2 ;;
     --stop-stage) stop_stage="$2"; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (use --stage N --stop-stage M)" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +74,14 @@ else
   ASR_ARGS="${ASR_ARGS:-}"
   ALIGN_STEPS="${ALIGN_STEPS:-1000}"
 fi
+TOK_VOICES="${TOK_VOICES:-extended}"
+if [[ "$TOK_VOICES" == base ]]; then
+  TOK_DATA_DIR="$(abspath "${TOK_DATA_DIR:-$DATA_DIR}")"
+else
+  TOK_DATA_DIR="$(abspath "${TOK_DATA_DIR:-$DATA_DIR-tokenizer}")"
+fi
+[[ "$TOK_DATA_DIR" != "$DATA_DIR" || "$TOK_VOICES" == base ]] || {
+  echo "run.sh: TOK_DATA_DIR=DATA_DIR needs TOK_VOICES=base (DATA_DIR holds the base voices)" >&2; exit 2; }
 ASR_BEAM="${ASR_BEAM:-4}"
 ASR_JUDGE="${ASR_JUDGE:-whisper-base-offline}"
 SIM_JUDGE="${SIM_JUDGE:-resemblyzer}"
@@ -107,17 +119,21 @@ START=$(date +%s)
 if [[ ! -f "$EXP_DIR/recipe_commit.txt" ]]; then  # the commit this run started from (export.py records it)
   git -C "$ROOT" rev-parse HEAD > "$EXP_DIR/recipe_commit.txt" 2>/dev/null || echo unknown > "$EXP_DIR/recipe_commit.txt"
 fi
-echo "run.sh: SMOKE=$SMOKE DATA_DIR=$DATA_DIR EXP_DIR=$EXP_DIR MODELS_DIR=$MODELS_DIR stages $stage-$stop_stage" >&2
+echo "run.sh: SMOKE=$SMOKE DATA_DIR=$DATA_DIR TOK_DATA_DIR=$TOK_DATA_DIR EXP_DIR=$EXP_DIR MODELS_DIR=$MODELS_DIR stages $stage-$stop_stage" >&2
 
 if want 0; then
   # reuses DATA_DIR when it already holds a corpus built with these settings, refuses other settings
   run "$BIN/holitok-data" synth "$DATA_DIR" --hours "$SYNTH_HOURS" --seed 0 --lexicon-fraction "${LEXICON_FRACTION:-0.1}"
+  if [[ "$TOK_DATA_DIR" != "$DATA_DIR" ]]; then
+    run "$BIN/holitok-data" synth "$TOK_DATA_DIR" --hours "$SYNTH_HOURS" --seed 0 \
+      --lexicon-fraction "${LEXICON_FRACTION:-0.1}" --voices "$TOK_VOICES"
+  fi
   finish 0
 fi
 
 if want 1; then
-  need "$DATA_DIR/cuts_train.jsonl.gz" "run stage 0"
-  run env CONF=tiny DATA_DIR="$DATA_DIR" EXP_DIR="$TOK_EXP" TRAIN_ARGS="$TOK_ARGS" PYTHON="$PY" \
+  need "$TOK_DATA_DIR/cuts_train.jsonl.gz" "run stage 0"
+  run env CONF=tiny DATA_DIR="$TOK_DATA_DIR" EXP_DIR="$TOK_EXP" TRAIN_ARGS="$TOK_ARGS" PYTHON="$PY" \
     bash "$ROOT/recipes/tokenizer/run.sh" --stage 1 --stop-stage 3
   finish 1
 fi
@@ -181,7 +197,8 @@ fi
 
 if want 7; then
   need "$EVAL/tts_heldout/results.json" "run stage 6"
-  run "$PY" "$ROOT/recipes/tiny/report.py" --exp-dir "$EXP_DIR" --data-dir "$DATA_DIR" --out "$EXP_DIR/report.md"
+  run "$PY" "$ROOT/recipes/tiny/report.py" --exp-dir "$EXP_DIR" --data-dir "$DATA_DIR" \
+    --tokenizer-data-dir "$TOK_DATA_DIR" --out "$EXP_DIR/report.md"
   finish 7
 fi
 
