@@ -53,12 +53,6 @@ def _espeak_voices() -> list[VoiceSpec]:
 VOICE_SETS = ("base", "extended")
 
 
-def check_voice_set(voice_set: str) -> str:
-    if voice_set not in VOICE_SETS:
-        raise ValueError(f"unknown voice set {voice_set!r}: use one of {', '.join(VOICE_SETS)}")
-    return voice_set
-
-
 def all_voices(voice_set: str = "base") -> list[VoiceSpec]:
     """Every voice of `voice_set`, in a fixed order (the order is part of determinism).
 
@@ -67,7 +61,8 @@ def all_voices(voice_set: str = "base") -> list[VoiceSpec]:
     (`_more_natural_voices`), the tiny recipe's tokenizer corpus: a tokenizer that has heard more natural
     voices reconstructs unseen ones better (docs/tts_diagnosis.md, session 14).
     """
-    check_voice_set(voice_set)
+    if voice_set not in VOICE_SETS:
+        raise ValueError(f"unknown voice set {voice_set!r}: use one of {', '.join(VOICE_SETS)}")
     voices = _espeak_voices()
     voices += [VoiceSpec(f"mbrola-{n}", "mbrola", f"mb-{n}", ("espeak-ng", "mbrola", f"mbrola-{n}"), r)
                for n, r in (("us1", 140), ("us2", 145), ("us3", 140), ("en1", 135))]
