@@ -79,6 +79,9 @@ def test_decodes_and_evaluations(smoke):
         assert m["num_speakers"] == 2 and {"sim_other", "sim_margin", "speaker_id_acc"} <= set(m)
         assert res["judges"]["asr"]["name"] == "fake-duration-asr"
     assert "gt_wav" in real["details"]["judged_wavs"]
+    # SMOKE's TTS_SEEDS "0 1": the second sampling seed is decoded and judged beside the first
+    seed1 = json.loads((exp / "eval" / "tts_heldout_seed1" / "results.json").read_text())["metrics"]
+    assert seed1["items"] == 2 and seed1["missing_wavs"] == 0 and seed1["sim_utterances"] == 2
     recon = json.loads((exp / "eval" / "tokenizer_test" / "results.json").read_text())["metrics"]
     assert recon["stoi_count"] == recon["utterances"] >= 1 and 0.0 <= recon["stoi"] <= 1.0
 
@@ -87,7 +90,8 @@ def test_report_links_resolve(smoke):
     exp, _, _ = smoke
     report = (exp / "report.md").read_text()
     for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen",
-                   "tokenizer reconstruction, test split", "resyntheses of the same recordings"):
+                   "tokenizer reconstruction, test split", "resyntheses of the same recordings",
+                   "mean of 2 sampling seeds", "seed 1: "):
         assert needle in report
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert any(link.endswith(".png") for link in links) and any(link.endswith(".wav") for link in links)
@@ -135,6 +139,14 @@ def test_demo_without_models_explains_and_runs_the_data_smoke(tmp_path):
     assert not (tmp_path / "out" / "tts.wav").exists()  # no fake TTS output
     own = _run(["bash", "recipes/demo.sh", "--text", "Hello there."], env)
     assert own.returncode == 1 and "bash recipes/tiny/run.sh" in own.stderr  # user input needs the models
+
+
+@pytest.mark.parametrize("seeds, message", [("", "TTS_SEEDS is empty"), ("0 x", "non-negative integers"),
+                                            ("1 1", "repeats a seed")])
+def test_bad_tts_seeds_fail_before_any_stage(tmp_path, seeds, message):
+    env = _env(SMOKE="1", EXP_DIR=str(tmp_path / "exp"), TTS_SEEDS=seeds)
+    proc = _run(["bash", "recipes/tiny/run.sh"], env, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr and not (tmp_path / "exp").exists()
 
 
 def test_rerun_skips_finished_stages(smoke):

@@ -131,28 +131,63 @@ def resynth_row(exp: Path, real_wer: float) -> str:
             f"tokenizer can reach) | {fmt(wer)} % ({fmt(wer / real_wer if real_wer else math.inf)}x real) |")
 
 
-def results_section(exp: Path) -> list[str]:
-    asr, tts, real = results(exp, "asr_test"), results(exp, "tts_heldout"), results(exp, "real_heldout")
+def tts_run_names(seeds: list[int]) -> list[str]:
+    """eval/ (and decode/) folder of each TTS sampling seed: the first seed's is tts_heldout, the others'
+    tts_heldout_seed<N> (the same rule as run.sh's tts_name)."""
+    return ["tts_heldout" if i == 0 else f"tts_heldout_seed{seed}" for i, seed in enumerate(seeds)]
+
+
+def mean(values: list[float]) -> float:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(values) / len(values) if values else math.nan
+
+
+def per_seed(values: list, seeds: list[int], digits: int = 1, signed: bool = False) -> str:
+    """' (seed 0: 161.3, seed 1: 129.1)' for several seeds, '' for one."""
+    if len(seeds) < 2:
+        return ""
+    shown = [("n/a" if v is None else f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}") for v in values]
+    return " (" + ", ".join(f"seed {s}: {v}" for s, v in zip(seeds, shown)) + ")"
+
+
+def results_section(exp: Path, seeds: list[int]) -> list[str]:
+    """The criteria table. TTS rows are means over the sampling seeds (one seed's judge WER and SIM
+    margin move by tens of points / change sign between seeds: docs/tts_diagnosis.md, session 15)."""
+    asr, real = results(exp, "asr_test"), results(exp, "real_heldout")
+    runs = [results(exp, name)["metrics"] for name in tts_run_names(seeds)]
+    tts = results(exp, "tts_heldout")
     a, t, r = asr["metrics"], tts["metrics"], real["metrics"]
-    ratio = t["wer"] / r["wer"] if r["wer"] else math.inf
-    criterion = "PASS" if t["wer"] <= 2 * r["wer"] else "FAIL"
-    margin = math.nan if t.get("sim_margin") is None else t["sim_margin"]
+    if len({m["items"] for m in runs}) != 1:
+        raise ValueError(f"{exp / 'eval'}: the seeds' TTS evaluations cover different lists "
+                         f"({[m['items'] for m in runs]} lines); rerun stages 5-6")
+    wer = mean([m["wer"] for m in runs])
+    ratio = wer / r["wer"] if r["wer"] else math.inf
+    criterion = "PASS" if wer <= 2 * r["wer"] else "FAIL"
+    margins = [m.get("sim_margin") for m in runs]
+    margin = mean(margins)
     sim_ok = "PASS" if margin > 0 else "FAIL"
+    over = f"mean of {len(seeds)} sampling seeds" if len(seeds) > 1 else f"sampling seed {seeds[0]}"
     judges = tts["judges"]
     return [
         "## Results", "",
         "| what | value |", "|---|---|",
         f"| ASR WER, test split ({a['utterances']} utts; Whisper normaliser, corpus WER) | {fmt(a['wer'])} % "
         f"(raw icefall {fmt(a.get('wer_raw_icefall'))} %) |",
-        f"| TTS WER, held-out voices ({t['items']} lines; judge, mean per utt) | {fmt(t['wer'])} % |",
+        f"| TTS WER, held-out voices ({t['items']} lines; judge, mean per utt; {over}) | {fmt(wer)} %"
+        f"{per_seed([m['wer'] for m in runs], seeds)} |",
+        f"| TTS words substituted + deleted of {t['ref_tokens']} ({over}) | "
+        f"{fmt(mean([m['substitutions'] + m['deletions'] for m in runs]), 1)}"
+        f"{per_seed([m['substitutions'] + m['deletions'] for m in runs], seeds, 0)} |",
         f"| judge WER on the real recordings of the same lines | {fmt(r['wer'])} % |",
         f"| TTS WER / real WER (criterion <= 2x) | {fmt(ratio)} -> **{criterion}** |",
         resynth_row(exp, r["wer"]),
-        f"| SIM generated vs its prompt | {fmt(t['sim'], 3)} |",
-        f"| SIM generated vs OTHER voices' prompts (mean) | {fmt(t.get('sim_other'), 3)} |",
-        f"| SIM margin (own - other; criterion > 0) | {margin:+.3g} -> **{sim_ok}** |",
-        f"| speaker identification accuracy of the generated audio (chance 1/{t.get('num_speakers')}) "
-        f"| {fmt(t.get('speaker_id_acc'), 3)} |",
+        f"| SIM generated vs its prompt ({over}) | {fmt(mean([m['sim'] for m in runs]), 3)} |",
+        f"| SIM generated vs OTHER voices' prompts ({over}) | "
+        f"{fmt(mean([m.get('sim_other') for m in runs]), 3)} |",
+        f"| SIM margin (own - other; criterion > 0; {over}) | {margin:+.3g}"
+        f"{per_seed(margins, seeds, 4, signed=True)} -> **{sim_ok}** |",
+        f"| speaker identification accuracy of the generated audio (chance 1/{t.get('num_speakers')}; "
+        f"{over}) | {fmt(mean([m.get('speaker_id_acc') for m in runs]), 3)} |",
         f"| real recordings: SIM to prompt / to other voices / id accuracy | {fmt(r['sim'], 3)} / "
         f"{fmt(r.get('sim_other'), 3)} / {fmt(r.get('speaker_id_acc'), 3)} |",
         f"| TTS missing / failed wavs | {t['missing_wavs']} / {t['asr_failed']} |",
@@ -216,12 +251,16 @@ def main() -> None:
     p.add_argument("--exp-dir", required=True)
     p.add_argument("--data-dir", required=True)
     p.add_argument("--tokenizer-data-dir", default=None, help="the tokenizer's training corpus, when not --data-dir")
+    p.add_argument("--tts-seeds", type=int, nargs="+", default=[0],
+                   help="the sampling seeds stage 5 decoded (run.sh's TTS_SEEDS; the first one's audio is linked)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    if len(set(args.tts_seeds)) != len(args.tts_seeds):
+        p.error(f"--tts-seeds repeats a seed: {args.tts_seeds}")
     exp, data = Path(args.exp_dir).resolve(), Path(args.data_dir).resolve()
     tok_data = Path(args.tokenizer_data_dir).resolve() if args.tokenizer_data_dir else None
     files = exp / "report_files"
-    lines = header(exp, data, tok_data) + results_section(exp) + audio_section(exp, files)
+    lines = header(exp, data, tok_data) + results_section(exp, args.tts_seeds) + audio_section(exp, files)
     lines += tokenizer_section(exp, files) + unified_section(exp, files)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"report: {args.out}")
