@@ -103,6 +103,7 @@ def test_export_is_self_describing_small_and_relocatable(smoke, tmp_path):
     models = exp / "models"
     manifest = json.loads((models / "manifest.json").read_text())
     assert manifest["total_bytes"] <= 60e6 and manifest["steps"]["unified_joint"] == 2
+    assert manifest["eval"]["tts_heldout_seed_mean"]["seeds"] == "0 1"  # the card records the seed means
     # provenance: the commit the run STARTED from (run.sh records it once per EXP_DIR)
     assert manifest["commit"] == (exp / "recipe_commit.txt").read_text().strip()
     assert json.loads((models / "unified" / "meta.json").read_text())["tokenizer_ref"] == "../tokenizer"

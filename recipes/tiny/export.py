@@ -89,7 +89,7 @@ def head_commit() -> str:
         return "unknown"
 
 
-def provenance(exp: Path) -> dict:
+def provenance(exp: Path, tts_seeds: list[int]) -> dict:
     """`commit`: the one the run started from (EXP/recipe_commit.txt, written by run.sh when it first
     runs in EXP), else the checkout's HEAD now; `commit_at_export` when they differ."""
     now = head_commit()
@@ -111,6 +111,15 @@ def provenance(exp: Path) -> dict:
             evals[name] = {k: res["metrics"].get(k) for k in keys}
             if "asr" in res["judges"]:  # seedtts runs name their judge; librispeech scores given hypotheses
                 evals[name]["asr_judge"] = res["judges"]["asr"]["name"]
+    if len(tts_seeds) > 1:  # the report's criteria: means over the sampling seeds (stage 5's TTS_SEEDS)
+        names = ["tts_heldout" if i == 0 else f"tts_heldout_seed{s}" for i, s in enumerate(tts_seeds)]  # = report.py
+        paths = [exp / "eval" / name / "results.json" for name in names]
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            raise SystemExit(f"export: no TTS evaluation for every --tts-seeds seed ({', '.join(missing)}): rerun stage 6")
+        runs = [json.loads(path.read_text())["metrics"] for path in paths]
+        evals["tts_heldout_seed_mean"] = {"seeds": " ".join(map(str, tts_seeds)), **{
+            k: sum(m[k] for m in runs) / len(runs) for k in ("wer", "sim_margin", "speaker_id_acc")}}
     out = {"commit": commit, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": "recipes/tiny/run.sh",
            "exp_dir": shown_path(exp), "steps": steps, "eval": evals}
     if now != commit:
@@ -164,6 +173,8 @@ def main() -> None:
     p.add_argument("--exp-dir", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--max-mb", type=float, default=60.0)
+    p.add_argument("--tts-seeds", type=int, nargs="+", default=[0],
+                   help="the sampling seeds stage 5 decoded (run.sh's TTS_SEEDS): the card records their means")
     args = p.parse_args()
     out, exp = Path(args.out).resolve(), Path(args.exp_dir).resolve()
     tmp = out.with_name(out.name + ".tmp")
@@ -176,7 +187,7 @@ def main() -> None:
         prompt = ship_prompt(Path(args.data_dir), tmp / "prompts")
         counts = check_loads(tmp)
         info = {"kind": "holitok-model-pair", "tokenizer": "tokenizer", "unified": "unified", "prompt": prompt,
-                **counts, **provenance(exp)}
+                **counts, **provenance(exp, args.tts_seeds)}
         evals = "; ".join(f"{k}: " + ", ".join(f"{m}={v:.3g}" if isinstance(v, float) else f"{m}={v}" for m, v in e.items())
                           for k, e in info["eval"].items()) or "none recorded"
         (tmp / "README.md").write_text(README.format(

@@ -224,7 +224,7 @@ fi
 if want 8; then
   model="$(unified_dir)"; tok="$(tokenizer_dir)"
   run "$PY" "$ROOT/recipes/tiny/export.py" --tokenizer "$tok" --unified "$model" \
-    --data-dir "$DATA_DIR" --exp-dir "$EXP_DIR" --out "$MODELS_DIR" --max-mb "$MAX_MB"
+    --data-dir "$DATA_DIR" --exp-dir "$EXP_DIR" --out "$MODELS_DIR" --max-mb "$MAX_MB" --tts-seeds "${SEEDS[@]}"
   finish 8
 fi
 echo "run.sh: stages $stage-$stop_stage finished in $(( $(date +%s) - START )) s" >&2
