@@ -7,16 +7,15 @@ import json
 
 import pytest
 
-from holitok_common.config import ConfigError
-
 from holitok_common.audio import read_audio
+from holitok_common.config import ConfigError
 from holitok_common.data.engines import HELDOUT_VOICES, all_voices, available_voices
 from holitok_common.data.loader import load_cuts
 from holitok_common.data.seedtts import parse_seedtts_list
 from holitok_common.data.sentences import SentenceGenerator, load_lexicon
-from holitok_common.numbers_en import cardinal, year
-from holitok_common.data.synth_audio import SynthJob, synthesize
 from holitok_common.data.synth import SPLITS, CorpusError, SynthConfig, build_corpus, split_voices
+from holitok_common.data.synth_audio import SynthJob, synthesize
+from holitok_common.numbers_en import cardinal, year
 
 
 def test_sentences_deterministic_and_varied():

@@ -29,6 +29,8 @@ from holitok_common.audio import read_audio, write_audio
 from holitok_common.data.manifests import cut_speaker, cut_text, load_cuts
 from holitok_common.train.checkpoint import latest
 
+from tts_seeds import mean, seed_results  # recipes/tiny/tts_seeds.py (this script's folder)
+
 TOKENIZER_REF = "../tokenizer"
 PROMPT_SECONDS = 3.0  # the shipped prompt: the held-out utterance closest to this length
 
@@ -112,14 +114,9 @@ def provenance(exp: Path, tts_seeds: list[int]) -> dict:
             if "asr" in res["judges"]:  # seedtts runs name their judge; librispeech scores given hypotheses
                 evals[name]["asr_judge"] = res["judges"]["asr"]["name"]
     if len(tts_seeds) > 1:  # the report's criteria: means over the sampling seeds (stage 5's TTS_SEEDS)
-        names = ["tts_heldout" if i == 0 else f"tts_heldout_seed{s}" for i, s in enumerate(tts_seeds)]  # = report.py
-        paths = [exp / "eval" / name / "results.json" for name in names]
-        missing = [str(path) for path in paths if not path.is_file()]
-        if missing:
-            raise SystemExit(f"export: no TTS evaluation for every --tts-seeds seed ({', '.join(missing)}): rerun stage 6")
-        runs = [json.loads(path.read_text())["metrics"] for path in paths]
+        runs = [res["metrics"] for res in seed_results(exp, tts_seeds)]
         evals["tts_heldout_seed_mean"] = {"seeds": " ".join(map(str, tts_seeds)), **{
-            k: sum(m[k] for m in runs) / len(runs) for k in ("wer", "sim_margin", "speaker_id_acc")}}
+            k: mean([m.get(k) for m in runs]) for k in ("wer", "sim_margin", "speaker_id_acc")}}
     out = {"commit": commit, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": "recipes/tiny/run.sh",
            "exp_dir": shown_path(exp), "steps": steps, "eval": evals}
     if now != commit:

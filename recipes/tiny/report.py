@@ -26,6 +26,8 @@ from holitok_common.data.seedtts import parse_seedtts_list  # noqa: E402
 from holitok_common.train.checkpoint import latest  # noqa: E402
 from unified_lm.train.curves import plot as plot_runs  # noqa: E402
 
+from tts_seeds import mean, seed_results  # noqa: E402  (recipes/tiny/tts_seeds.py)
+
 TOKENIZER_STAGES = ("stage1", "stage2", "stage3")
 UNIFIED_RUNS = ("tts_only", "joint")
 N_AUDIO = 4  # utterances whose audio the report links
@@ -131,17 +133,6 @@ def resynth_row(exp: Path, real_wer: float) -> str:
             f"tokenizer can reach) | {fmt(wer)} % ({fmt(wer / real_wer if real_wer else math.inf)}x real) |")
 
 
-def tts_run_names(seeds: list[int]) -> list[str]:
-    """eval/ (and decode/) folder of each TTS sampling seed: the first seed's is tts_heldout, the others'
-    tts_heldout_seed<N> (the same rule as run.sh's tts_name)."""
-    return ["tts_heldout" if i == 0 else f"tts_heldout_seed{seed}" for i, seed in enumerate(seeds)]
-
-
-def mean(values: list[float]) -> float:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    return sum(values) / len(values) if values else math.nan
-
-
 def per_seed(values: list, seeds: list[int], digits: int = 1, signed: bool = False) -> str:
     """' (seed 0: 161.3, seed 1: 129.1)' for several seeds, '' for one."""
     if len(seeds) < 2:
@@ -154,8 +145,9 @@ def results_section(exp: Path, seeds: list[int]) -> list[str]:
     """The criteria table. TTS rows are means over the sampling seeds (one seed's judge WER and SIM
     margin move by tens of points / change sign between seeds: docs/tts_diagnosis.md, session 15)."""
     asr, real = results(exp, "asr_test"), results(exp, "real_heldout")
-    runs = [results(exp, name)["metrics"] for name in tts_run_names(seeds)]
-    tts = results(exp, "tts_heldout")
+    per_seed_results = seed_results(exp, seeds)
+    runs = [res["metrics"] for res in per_seed_results]
+    tts = per_seed_results[0]  # the first seed's: its audio is linked below
     a, t, r = asr["metrics"], tts["metrics"], real["metrics"]
     if len({m["items"] for m in runs}) != 1:
         raise ValueError(f"{exp / 'eval'}: the seeds' TTS evaluations cover different lists "

@@ -113,7 +113,7 @@ run() { echo "+ $*" >&2; "$@"; }
 want() { [[ $stage -le $1 && $stop_stage -ge $1 && ! -f "$EXP_DIR/.done.stage$1" ]]; }
 finish() { touch "$EXP_DIR/.done.stage$1"; echo "run.sh: stage $1 done ($(( $(date +%s) - START )) s so far)" >&2; }
 need() { [[ -e "$1" ]] || { echo "run.sh: $1 is missing: $2" >&2; exit 1; }; }
-# decode/ and eval/ folder of one TTS sampling seed (the same rule as report.py's tts_run_names)
+# decode/ and eval/ folder of one TTS sampling seed (the same rule as tts_seeds.py run_names)
 tts_name() { if [[ "$1" == "${SEEDS[0]}" ]]; then echo tts_heldout; else echo "tts_heldout_seed$1"; fi; }
 tokenizer_dir() {  # the inference-ready folder of stage III's newest checkpoint
   "$PY" -c "import sys; from holitok_common.train.checkpoint import latest; p = latest(sys.argv[1]); \
