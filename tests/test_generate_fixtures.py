@@ -33,9 +33,10 @@ def tiny_text_tokenizer(directory: Path) -> SentencePieceTextTokenizer:
 
 @torch.no_grad()
 def randomise_(model: UnifiedLM, seed: int = 0) -> UnifiedLM:
-    """Give the zero-initialised DiT parameters random values and the latent normaliser random stats."""
+    """Give the zero-initialised DiT (and voice) parameters random values and the latent normaliser random stats."""
     g = torch.Generator().manual_seed(seed)
-    for p in model.head.parameters():
+    voice = [] if model.voice is None else list(model.voice.parameters())
+    for p in [*model.head.parameters(), *voice]:
         if not p.any():
             p.copy_(0.1 * torch.randn(p.shape, generator=g))
     d = model.cfg.latent_dim

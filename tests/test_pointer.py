@@ -21,8 +21,9 @@ POINTER = {"enabled": True, "before": 2, "after": 3, "max_advance": 4}
 OPTS = TTSOptions(steps=3, cfg_scale=1.5, temperature=0.7, stop_threshold=0.6, max_seconds=2.0, seed=5)
 
 
-def pointer_lm(directory, frame_units: bool = False):
-    m = tiny_lm(directory, text_tokenizer={"tts_units": "chars"}, pointer={**POINTER, "frame_units": frame_units})
+def pointer_lm(directory, frame_units: bool = False, voice: bool = False, seed: int = 0):
+    m = tiny_lm(directory, seed, text_tokenizer={"tts_units": "chars"}, pointer={**POINTER, "frame_units": frame_units},
+                voice={"enabled": voice})
     with torch.no_grad():  # a spread-out advance head (a fresh one would be near-uniform over 0..4)
         m.pointer.advance_head.weight.mul_(20)
         m.pointer.outside.normal_(0, 1)
@@ -39,6 +40,12 @@ def model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def frame_model(tmp_path_factory):
     return pointer_lm(tmp_path_factory.mktemp("pointer_frames"), frame_units=True)
+
+
+@pytest.fixture(scope="module")
+def voice_model(tmp_path_factory):
+    # seed 5: a random model whose rows both run for several patches (the test needs >= 3 each)
+    return pointer_lm(tmp_path_factory.mktemp("pointer_voice"), frame_units=True, voice=True, seed=5)
 
 
 def test_pointer_and_advance_of_a_row():
@@ -136,7 +143,8 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
     its advance crossed at patch k start within patch k at the frames where the pointer's move
     (spread evenly over the patch's frames) crosses them. A zero placeholder patch after the
     generated ones makes the last real position a flow position (the causal backbone never sees it);
-    its per-frame condition (pointer.frame_units) is read from a second build with its own units."""
+    its per-frame condition (pointer.frame_units) is read from a second build with its own units, and
+    its voice vector (cfg.voice) from the training path's `prompt_voice` of the row."""
     tok, cfg, p = model.text_tokenizer, model.cfg, model.cfg.patch_size
     units = cfg.text_tokenizer.tts_units
     ids = tok.encode(tts_text(request.prompt_text, request.text), units=units)
@@ -164,6 +172,9 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
         new = torch.minimum(pos + model.pointer.expected_advance(hidden), torch.tensor([float(len(ids))]))
         crossed = int(new.floor()) - int(pos.floor())
         cond = model.pointer.condition(hidden, window[:, -2], torch.tensor([crossed]))
+        voice = model.prompt_voice(batch)  # [1, H] or None
+        if voice is not None:
+            cond = cond + voice
         units = model.pointer.frame_units(pos, new, p)[0].tolist()  # [P]: each frame's current unit
         starts += [len(patches) * p + next(f for f, u in enumerate(units) if u >= j)
                    for j in range(int(pos.floor()), int(new.floor()))]
@@ -180,9 +191,9 @@ def recompute(model, request: TTSRequest, opt: TTSOptions) -> tuple[torch.Tensor
         patches.append(model.latent_norm.denormalize(x)[0])
 
 
-@pytest.mark.parametrize("frames", [False, True], ids=["patch-condition", "frame-units"])
-def test_kv_cached_generation_equals_recompute_with_the_pointer(model, frame_model, frames):
-    model = frame_model if frames else model
+@pytest.mark.parametrize("kind", ["patch-condition", "frame-units", "voice"])
+def test_kv_cached_generation_equals_recompute_with_the_pointer(model, frame_model, voice_model, kind):
+    model = {"patch-condition": model, "frame-units": frame_model, "voice": voice_model}[kind]
     g = torch.Generator().manual_seed(3)
     reqs = [TTSRequest("a", "the cat sees the dog.", "a red ball.", torch.randn(9, 32, generator=g)),
             TTSRequest("b", "the old man reads")]

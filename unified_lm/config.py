@@ -204,6 +204,19 @@ class PointerConfig:
 
 
 @dataclass
+class VoiceConfig:
+    """A global voice condition of the DiT head from the voice prompt (unified_lm/voice.py): the
+    mean and standard deviation of the prompt's normalised latents, projected to the backbone's
+    width and added to the DiT condition of every target patch of the row. The in-context prompt
+    reaches the head only through the backbone's hidden state and the last K prompt patches of its
+    history (which generated patches soon replace); this gives every patch the prompt's timbre
+    directly (a global voice vector, as x-vector / reference-encoder conditioning). Off (paper
+    preset, shipped models before it existed): the prompt is context only."""
+
+    enabled: bool = False
+
+
+@dataclass
 class LossWeights:
     """Weights of the training losses. `ctc` > 0 adds an auxiliary CTC head on the backbone's
     hidden states at ASR audio positions (hybrid CTC/attention, Watanabe et al. 2017; see
@@ -256,6 +269,7 @@ class UnifiedConfig:
     text_tokenizer: TextTokenizerConfig = field(default_factory=TextTokenizerConfig)
     loss: LossWeights = field(default_factory=LossWeights)
     pointer: PointerConfig = field(default_factory=PointerConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
     latent_dim: int = 128  # D: channels of a HoliTok latent frame
     patch_size: int = 4  # P: frames per patch (the LM sees audio at frame_rate / P Hz)
     frame_rate: float = 25.0  # latent frames per second

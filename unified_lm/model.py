@@ -30,6 +30,7 @@ from unified_lm.patch_encoder import LatentNorm, PatchEncoder
 from unified_lm.pointer import TextPointer, row_units
 from unified_lm.sequences import IGNORE_INDEX, Segment, SequenceBatch, build_batch, tts_text_spans
 from unified_lm.text_tokenizer import TextTokenizer, load_text_tokenizer
+from unified_lm.voice import PromptVoice
 
 
 @dataclass
@@ -67,7 +68,7 @@ class FlowInputs:
     """The DiT head's inputs for N target patches (row-major order of SequenceBatch.patch_is_target)."""
 
     target: torch.Tensor  # [N, P, D] normalised clean patches
-    cond: torch.Tensor  # [N, C] condition (hidden state, + the text pointer's window and advance)
+    cond: torch.Tensor  # [N, C] condition (hidden state, + the text pointer's window and advance, + the voice)
     history: Optional[torch.Tensor]  # [N, K*P, D] normalised previous patches, or None
     history_mask: Optional[torch.Tensor]  # [N, K*P] bool, or None
     frame_mask: torch.Tensor  # [N, P] bool real frames
@@ -120,6 +121,8 @@ class UnifiedLM(nn.Module):
         pc = cfg.pointer
         self.pointer = TextPointer(backbone.hidden_size, pc.before, pc.after, pc.max_advance,
                                    cfg.dit.width if pc.frame_units else None) if pc.enabled else None
+        # The global voice vector of each TTS row from its prompt (cfg.voice.enabled; voice.py), else None.
+        self.voice = PromptVoice(cfg.latent_dim, backbone.hidden_size) if cfg.voice.enabled else None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -220,6 +223,15 @@ class UnifiedLM(nn.Module):
     def predict_stop(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden [..., H] -> stop logits [...] (sigmoid > 0.5: no more patches)."""
         return self.stop_head(hidden).squeeze(-1)
+
+    def prompt_voice(self, batch: SequenceBatch) -> Optional[torch.Tensor]:
+        """The voice vector [B, H] of every row from its prompt patches (the audio that is not a
+        target: a TTS row's prompt; in generation's prefix every patch), added to the DiT condition
+        of the row's target patches; None when cfg.voice is off."""
+        if self.voice is None:
+            return None
+        frames = batch.frame_mask & (batch.patch_valid & ~batch.patch_is_target)[..., None]  # [B, Na, P]
+        return self.voice(self.latent_norm.normalize(batch.patches), frames)
 
     # ------------------------------------------------------------------ training forward
     def forward(self, batch: SequenceBatch, generator: Optional[torch.Generator] = None) -> UnifiedOutput:
@@ -372,6 +384,9 @@ class UnifiedLM(nn.Module):
         cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
         if window is not None:  # the text pointer: + window + the patch's advance (teacher-forced)
             cond = self.pointer.condition(cond, window[batch.flow_mask], batch.advance[batch.flow_mask])
+        voice = self.prompt_voice(batch)  # [B, H] or None
+        if voice is not None:  # + the row's voice vector
+            cond = cond + voice[batch.flow_mask.nonzero()[:, 0]].to(cond.dtype)
         k = self.cfg.dit.history_patches
         history = history_mask = None
         if k > 0:

@@ -180,6 +180,7 @@ class TTSEngine:
             rows = torch.arange(len(prepared), device=device)
             prefix = prefix.index_put((rows, last), prefix[rows, last] + pointer.window.to(prefix.dtype))
         hidden, _ = kv.prefill(prefix, batch.lengths)  # [B, H]
+        voice = model.prompt_voice(batch)  # [B, H] each row's voice vector (cfg.voice), or None
         hist, hist_mask = _initial_history(model.latent_norm.normalize(batch.patches), batch.frame_mask,
                                            batch.patch_valid.sum(dim=1), k)
         gens = [torch.Generator().manual_seed(row_seed(opt.seed, r.utt_id)) for r in requests]
@@ -205,7 +206,10 @@ class TTSEngine:
                 hidden = hidden[keep.to(device)]
                 hist, hist_mask = (None, None) if hist is None else (hist[keep.to(device)], hist_mask[keep.to(device)])
                 pointer = None if pointer is None else pointer.select(keep.to(device))
+                voice = None if voice is None else voice[keep.to(device)]
             cond, frame_cond = (hidden, None) if pointer is None else pointer.advance(model, hidden)  # [A, H]
+            if voice is not None:
+                cond = cond + voice.to(cond.dtype)
             noise = torch.stack([torch.randn(p, d, generator=gens[i]) for i in active]).to(device)  # [A, P, D]
             noise = opt.temperature * noise
             x = model.head.sample(cond, hist, hist_mask, steps=opt.steps, cfg_scale=opt.cfg_scale,
