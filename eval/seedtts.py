@@ -193,6 +193,7 @@ def seedtts_report(res: SeedTTSResult, asr: AsrJudge, sim: SpeakerJudge | None) 
     for row in rows:
         row["sim"] = res.run.sims.get(row["id"])
         if res.cross is not None and row["id"] in res.cross.per_utt:
+            row["speaker"] = res.cross.per_utt[row["id"]]["speaker"]
             row["sim_other"] = res.cross.per_utt[row["id"]]["sim_other"]
             row["nearest_speaker"] = res.cross.per_utt[row["id"]]["nearest"]
     return Report("seedtts", s.protocol, protocol.description, metrics, judges, details, rows)

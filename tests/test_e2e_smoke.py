@@ -91,8 +91,12 @@ def test_report_links_resolve(smoke):
     report = (exp / "report.md").read_text()
     for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen",
                    "tokenizer reconstruction, test split", "resyntheses of the same recordings",
-                   "mean of 2 sampling seeds", "seed 1: "):
+                   "mean of 2 sampling seeds", "seed 1: ", "## SIM per held-out voice"):
         assert needle in report
+    voices = json.loads((exp / "corpus" / "corpus.json").read_text())["voices"]["heldout"]
+    section = report.split("## SIM per held-out voice")[1].split("\n## ")[0]
+    assert "Not available" not in section
+    assert sum(line.startswith(f"| {v} | 4 |") for v in voices for line in section.splitlines()) == 2  # 2 lines x 2 seeds
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert any(link.endswith(".png") for link in links) and any(link.endswith(".wav") for link in links)
     assert [link for link in links if not (exp / link).is_file()] == []

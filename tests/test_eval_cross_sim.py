@@ -84,6 +84,7 @@ def test_seedtts_ground_truth_with_cross_sim(voices, tmp_path, monkeypatch, caps
     assert "gt_wav" in saved["details"]["judged_wavs"] and saved["judges"]["sim"]["name"] == "fake-band-energy-sim"
     rows = [json.loads(line) for line in (out / "per_utt.jsonl").read_text().splitlines()]
     assert {r["nearest_speaker"] for r in rows} == {"low", "high"}
+    assert all(r["speaker"] == r["nearest_speaker"] for r in rows)  # each row's own voice is recorded
 
 
 def test_seedtts_source_arguments_are_checked(voices, tmp_path, capsys):

@@ -97,3 +97,15 @@ def test_config_key_errors():
     assert load_unified_config("tiny", overrides=["voice.enabled=true"]).voice.enabled
     with pytest.raises(ConfigError):
         load_unified_config("tiny", overrides=["voice.size=3"])
+
+
+def test_a_joint_stage_copies_the_voice_and_refuses_it_when_switched_off(model, tmp_path):
+    from unified_lm.train.units import init_from_checkpoint
+
+    model.save_pretrained(tmp_path / "tts_only")
+    fresh = tiny_lm(tmp_path / "spm1", seed=1, voice={"enabled": True})
+    copied = init_from_checkpoint(fresh, tmp_path / "tts_only", ["head", "voice"])
+    assert {"voice.proj.weight", "voice.proj.bias"} <= set(copied)
+    torch.testing.assert_close(fresh.voice.proj.weight, model.voice.proj.weight)
+    with pytest.raises(ValueError, match="must leave init.parts too"):
+        init_from_checkpoint(tiny_lm(tmp_path / "spm2"), tmp_path / "tts_only", ["head", "voice"])

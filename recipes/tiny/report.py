@@ -26,7 +26,7 @@ from holitok_common.data.seedtts import parse_seedtts_list  # noqa: E402
 from holitok_common.train.checkpoint import latest  # noqa: E402
 from unified_lm.train.curves import plot as plot_runs  # noqa: E402
 
-from tts_seeds import mean, seed_results  # noqa: E402  (recipes/tiny/tts_seeds.py)
+from tts_seeds import mean, per_voice, read_rows, seed_results, seed_rows  # noqa: E402  (recipes/tiny/tts_seeds.py)
 
 TOKENIZER_STAGES = ("stage1", "stage2", "stage3")
 UNIFIED_RUNS = ("tts_only", "joint")
@@ -192,6 +192,28 @@ def results_section(exp: Path, seeds: list[int]) -> list[str]:
     ]
 
 
+def voice_section(exp: Path, seeds: list[int]) -> list[str]:
+    """SIM per held-out voice: the generated audio (pooled over the seeds) next to the real recordings.
+    Rows judged before per_utt.jsonl recorded each utterance's voice get a note instead of a table."""
+    generated, real = per_voice(seed_rows(exp, seeds)), per_voice(read_rows(exp / "eval" / "real_heldout" / "per_utt.jsonl"))
+    lines = ["## SIM per held-out voice", ""]
+    if not generated or not real:
+        return lines + ["Not available: these evaluations predate per-utterance voices in per_utt.jsonl "
+                        "(rerun stage 6 to get this table).", ""]
+    lines += ["| voice | utterances (all seeds) | SIM own / other | margin | nearest voice (count) | real recordings: "
+              "margin, nearest |", "|---|---|---|---|---|---|"]
+    for name, v in generated.items():
+        r = real.get(name)
+        near = ", ".join(f"{k} {n}" for k, n in sorted(v["nearest"].items(), key=lambda kv: -kv[1]))
+        real_cell = "n/a" if r is None else \
+            f"{r['margin']:+.3f}, " + ", ".join(f"{k} {n}" for k, n in sorted(r["nearest"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"| {name} | {v['utterances']} | {v['sim']:.3f} / {v['sim_other']:.3f} | {v['margin']:+.3f} | "
+                     f"{near} | {real_cell} |")
+    return lines + ["", "The criterion is the mean margin over utterances; a voice whose margin is negative, or "
+                    "whose utterances sound nearest to another voice, is not transferred even when the mean is "
+                    "positive.", ""]
+
+
 def audio_section(exp: Path, files: Path) -> list[str]:
     items = parse_seedtts_list(exp / "decode" / "heldout_seedtts.lst")
     hyps = {row["id"]: row.get("hyp", "") for row in read_jsonl(exp / "eval" / "tts_heldout" / "per_utt.jsonl")}
@@ -252,7 +274,8 @@ def main() -> None:
     exp, data = Path(args.exp_dir).resolve(), Path(args.data_dir).resolve()
     tok_data = Path(args.tokenizer_data_dir).resolve() if args.tokenizer_data_dir else None
     files = exp / "report_files"
-    lines = header(exp, data, tok_data) + results_section(exp, args.tts_seeds) + audio_section(exp, files)
+    lines = header(exp, data, tok_data) + results_section(exp, args.tts_seeds) + voice_section(exp, args.tts_seeds)
+    lines += audio_section(exp, files)
     lines += tokenizer_section(exp, files) + unified_section(exp, files)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"report: {args.out}")

@@ -88,7 +88,8 @@ def init_from_checkpoint(model: UnifiedLM, path: str | Path, parts: Sequence[str
     for prefix in prefixes:
         if prefix and not any(k.startswith(prefix) for k in own):
             raise ValueError(f"init.parts: the model has no parameters under {prefix[:-1]!r}; "
-                             f"top-level parts: {sorted({k.split('.')[0] for k in own})}")
+                             f"top-level parts: {sorted({k.split('.')[0] for k in own})} (a part switched off in the "
+                             f"model config, e.g. model.voice.enabled=false, must leave init.parts too)")
     chosen = {k: v for k, v in source.items() if k in own and any(k.startswith(p) for p in prefixes)}
     shared = {own[k].data_ptr() for k in chosen}
     missing = [k for k in own if any(k.startswith(p) for p in prefixes) and k not in chosen
