@@ -96,7 +96,7 @@ def test_report_links_resolve(smoke):
     voices = json.loads((exp / "corpus" / "corpus.json").read_text())["voices"]["heldout"]
     section = report.split("## SIM per held-out voice")[1].split("\n## ")[0]
     assert "Not available" not in section
-    assert sum(line.startswith(f"| {v} | 4 |") for v in voices for line in section.splitlines()) == 2  # 2 lines x 2 seeds
+    assert sum(line.startswith(f"| {v} | 2 |") for v in voices for line in section.splitlines()) == 2  # 1 line each x 2 seeds
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert any(link.endswith(".png") for link in links) and any(link.endswith(".wav") for link in links)
     assert [link for link in links if not (exp / link).is_file()] == []
