@@ -73,6 +73,7 @@ def test_decodes_and_evaluations(smoke):
     real = json.loads((exp / "eval" / "real_heldout" / "results.json").read_text())
     resynth = json.loads((exp / "eval" / "resynth_heldout" / "results.json").read_text())["metrics"]
     assert resynth["items"] == 2 and resynth["missing_wavs"] == 0
+    assert resynth["num_speakers"] == 2 and "sim_margin" in resynth  # the voice ceiling (cross-SIM of resyntheses)
     for res in (gen, real):
         m = res["metrics"]
         assert m["items"] == 2 and m["missing_wavs"] == 0 and m["sim_utterances"] == 2
@@ -91,7 +92,7 @@ def test_report_links_resolve(smoke):
     report = (exp / "report.md").read_text()
     for needle in ("TTS WER / real WER", "SIM generated vs OTHER voices", "ASR WER, test split", "## Listen",
                    "tokenizer reconstruction, test split", "resyntheses of the same recordings",
-                   "mean of 2 sampling seeds", "seed 1: ", "## SIM per held-out voice"):
+                   "mean of 2 sampling seeds", "seed 1: ", "## SIM per held-out voice", "(the voice ceiling) | 0."):
         assert needle in report
     voices = json.loads((exp / "corpus" / "corpus.json").read_text())["voices"]["heldout"]
     section = report.split("## SIM per held-out voice")[1].split("\n## ")[0]

@@ -133,6 +133,18 @@ def resynth_row(exp: Path, real_wer: float) -> str:
             f"tokenizer can reach) | {fmt(wer)} % ({fmt(wer / real_wer if real_wer else math.inf)}x real) |")
 
 
+def resynth_sim_row(exp: Path) -> str:
+    """SIM of the tokenizer's resyntheses to their prompts vs other voices (stage 6's --cross-sim; older
+    runs lack it): how much of each voice the tokenizer keeps, the voice ceiling of a TTS through it."""
+    path = exp / "eval" / "resynth_heldout" / "results.json"
+    m = json.loads(path.read_text())["metrics"] if path.is_file() else {}
+    what = "the tokenizer's resyntheses: SIM to prompt / to other voices / id accuracy (the voice ceiling)"
+    if m.get("sim_margin") is None:
+        return f"| {what} | not measured in this run (rerun stage 6) |"
+    return (f"| {what} | {fmt(m['sim'], 3)} / {fmt(m['sim_other'], 3)} / {fmt(m['speaker_id_acc'], 3)} "
+            f"(margin {m['sim_margin']:+.3f}) |")
+
+
 def per_seed(values: list, seeds: list[int], digits: int = 1, signed: bool = False) -> str:
     """' (seed 0: 161.3, seed 1: 129.1)' for several seeds, '' for one."""
     if len(seeds) < 2:
@@ -182,6 +194,7 @@ def results_section(exp: Path, seeds: list[int]) -> list[str]:
         f"{over}) | {fmt(mean([m.get('speaker_id_acc') for m in runs]), 3)} |",
         f"| real recordings: SIM to prompt / to other voices / id accuracy | {fmt(r['sim'], 3)} / "
         f"{fmt(r.get('sim_other'), 3)} / {fmt(r.get('speaker_id_acc'), 3)} |",
+        resynth_sim_row(exp),
         f"| TTS missing / failed wavs | {t['missing_wavs']} / {t['asr_failed']} |",
         tokenizer_row(exp), "",
         f"Judges: ASR `{judges['asr']['name']}` (protocol judge: {judges['asr'].get('protocol_judge')}), "
@@ -192,23 +205,30 @@ def results_section(exp: Path, seeds: list[int]) -> list[str]:
     ]
 
 
+def nearest(voice: dict) -> str:
+    """'a 78, b 2': how often each voice was the nearest one, most often first."""
+    return ", ".join(f"{k} {n}" for k, n in sorted(voice["nearest"].items(), key=lambda kv: -kv[1]))
+
+
+def margin_cell(voice: dict | None) -> str:
+    return "n/a" if voice is None else f"{voice['margin']:+.3f}, {nearest(voice)}"
+
+
 def voice_section(exp: Path, seeds: list[int]) -> list[str]:
     """SIM per held-out voice: the generated audio (pooled over the seeds) next to the real recordings.
     Rows judged before per_utt.jsonl recorded each utterance's voice get a note instead of a table."""
     generated, real = per_voice(seed_rows(exp, seeds)), per_voice(read_rows(exp / "eval" / "real_heldout" / "per_utt.jsonl"))
+    resynth_rows = exp / "eval" / "resynth_heldout" / "per_utt.jsonl"
+    resynth = per_voice(read_rows(resynth_rows)) if resynth_rows.is_file() else {}
     lines = ["## SIM per held-out voice", ""]
     if not generated or not real:
         return lines + ["Not available: these evaluations predate per-utterance voices in per_utt.jsonl "
                         "(rerun stage 6 to get this table).", ""]
     lines += ["| voice | utterances (all seeds) | SIM own / other | margin | nearest voice (count) | real recordings: "
-              "margin, nearest |", "|---|---|---|---|---|---|"]
+              "margin, nearest | the tokenizer's resyntheses: margin, nearest |", "|---|---|---|---|---|---|---|"]
     for name, v in generated.items():
-        r = real.get(name)
-        near = ", ".join(f"{k} {n}" for k, n in sorted(v["nearest"].items(), key=lambda kv: -kv[1]))
-        real_cell = "n/a" if r is None else \
-            f"{r['margin']:+.3f}, " + ", ".join(f"{k} {n}" for k, n in sorted(r["nearest"].items(), key=lambda kv: -kv[1]))
         lines.append(f"| {name} | {v['utterances']} | {v['sim']:.3f} / {v['sim_other']:.3f} | {v['margin']:+.3f} | "
-                     f"{near} | {real_cell} |")
+                     f"{nearest(v)} | {margin_cell(real.get(name))} | {margin_cell(resynth.get(name))} |")
     return lines + ["", "The criterion is the mean margin over utterances; a voice whose margin is negative, or "
                     "whose utterances sound nearest to another voice, is not transferred even when the mean is "
                     "positive.", ""]

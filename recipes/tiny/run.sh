@@ -206,7 +206,7 @@ if want 6; then
   # the same recordings through the tokenizer (audio -> latents -> audio): the best a TTS can do
   run "$PY" "$ROOT/recipes/tiny/resynth_list.py" --tokenizer "$(tokenizer_dir)" --meta "$TTS_LIST" \
     --out-dir "$DECODE/resynth_heldout"
-  run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --wav-dir "$DECODE/resynth_heldout" "${judges[@]}" \
+  run "$BIN/holitok-eval" seedtts --meta "$TTS_LIST" --wav-dir "$DECODE/resynth_heldout" --cross-sim "${judges[@]}" \
     --out-dir "$EVAL/resynth_heldout"
   # tokenizer reconstruction of the test split: STOI / PESQ / mel L1 (the judges' WER/SIM are the tokenizer proof's)
   run "$BIN/holitok-eval" reconstruction --tokenizer "$(tokenizer_dir)" --manifest "$DATA_DIR/cuts_test.jsonl.gz" \
