@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes" / "tiny"))
-from tts_seeds import per_voice, read_rows, seed_rows  # noqa: E402
+from tts_seeds import per_voice, read_jsonl, seed_rows  # noqa: E402
 
 
 def rows():
@@ -37,4 +37,4 @@ def test_rows_pool_the_seeds_and_a_missing_file_is_an_error(tmp_path):
     assert len(seed_rows(tmp_path, [0, 3])) == 8
     assert per_voice(seed_rows(tmp_path, [0, 3]))["a"]["utterances"] == 4
     with pytest.raises(FileNotFoundError, match="rerun stage 6"):
-        read_rows(tmp_path / "eval" / "nothing" / "per_utt.jsonl")
+        read_jsonl(tmp_path / "eval" / "nothing" / "per_utt.jsonl")

@@ -224,14 +224,15 @@ class UnifiedLM(nn.Module):
         """hidden [..., H] -> stop logits [...] (sigmoid > 0.5: no more patches)."""
         return self.stop_head(hidden).squeeze(-1)
 
-    def prompt_voice(self, batch: SequenceBatch) -> Optional[torch.Tensor]:
+    def prompt_voice(self, batch: SequenceBatch, z: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
         """The voice vector [B, H] of every row from its prompt patches (the audio that is not a
         target: a TTS row's prompt; in generation's prefix every patch), added to the DiT condition
-        of the row's target patches; None when cfg.voice is off."""
+        of the row's target patches; None when cfg.voice is off. `z`: batch.patches already
+        normalised by the caller (else normalised here)."""
         if self.voice is None:
             return None
         frames = batch.frame_mask & (batch.patch_valid & ~batch.patch_is_target)[..., None]  # [B, Na, P]
-        return self.voice(self.latent_norm.normalize(batch.patches), frames)
+        return self.voice(self.latent_norm.normalize(batch.patches) if z is None else z, frames)
 
     # ------------------------------------------------------------------ training forward
     def forward(self, batch: SequenceBatch, generator: Optional[torch.Generator] = None) -> UnifiedOutput:
@@ -384,7 +385,7 @@ class UnifiedLM(nn.Module):
         cond = hidden[batch.flow_mask]  # [N, H], row-major = target patch order
         if window is not None:  # the text pointer: + window + the patch's advance (teacher-forced)
             cond = self.pointer.condition(cond, window[batch.flow_mask], batch.advance[batch.flow_mask])
-        voice = self.prompt_voice(batch)  # [B, H] or None
+        voice = self.prompt_voice(batch, z)  # [B, H] or None
         if voice is not None:  # + the row's voice vector
             cond = cond + voice[batch.flow_mask.nonzero()[:, 0]].to(cond.dtype)
         k = self.cfg.dit.history_patches

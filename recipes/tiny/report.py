@@ -26,17 +26,11 @@ from holitok_common.data.seedtts import parse_seedtts_list  # noqa: E402
 from holitok_common.train.checkpoint import latest  # noqa: E402
 from unified_lm.train.curves import plot as plot_runs  # noqa: E402
 
-from tts_seeds import mean, per_voice, read_rows, seed_results, seed_rows  # noqa: E402  (recipes/tiny/tts_seeds.py)
+from tts_seeds import mean, per_voice, read_jsonl, seed_results, seed_rows  # noqa: E402  (recipes/tiny/tts_seeds.py)
 
 TOKENIZER_STAGES = ("stage1", "stage2", "stage3")
 UNIFIED_RUNS = ("tts_only", "joint")
 N_AUDIO = 4  # utterances whose audio the report links
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (was its training stage run?)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def results(exp: Path, name: str) -> dict:
@@ -79,7 +73,7 @@ def tokenizer_section(exp: Path, files: Path) -> list[str]:
     offset = 0
     for stage in TOKENIZER_STAGES:
         run = exp / "tokenizer" / stage
-        rows = read_jsonl(run / "tb" / "metrics.jsonl")
+        rows = read_jsonl(run / "tb" / "metrics.jsonl", "was its training stage run?")
         steps[stage] = trained_steps(run)
         # stages run one after another: plot on one axis, each stage after the previous one's steps
         mel[stage] = [(offset + r["step"], r["train/g/mel"]) for r in rows if "train/g/mel" in r]
@@ -94,7 +88,7 @@ def tokenizer_section(exp: Path, files: Path) -> list[str]:
 def unified_section(exp: Path, files: Path) -> list[str]:
     lines = []
     for name in UNIFIED_RUNS:
-        rows = read_jsonl(exp / "unified" / name / "metrics.jsonl")
+        rows = read_jsonl(exp / "unified" / name / "metrics.jsonl", "was its training stage run?")
         steps = trained_steps(exp / "unified" / name / "checkpoints")
         evals = [r for r in rows if r.get("kind") == "eval"]
         first, last = (evals[0], evals[-1]) if evals else ({}, {})
@@ -217,9 +211,9 @@ def margin_cell(voice: dict | None) -> str:
 def voice_section(exp: Path, seeds: list[int]) -> list[str]:
     """SIM per held-out voice: the generated audio (pooled over the seeds) next to the real recordings.
     Rows judged before per_utt.jsonl recorded each utterance's voice get a note instead of a table."""
-    generated, real = per_voice(seed_rows(exp, seeds)), per_voice(read_rows(exp / "eval" / "real_heldout" / "per_utt.jsonl"))
+    generated, real = per_voice(seed_rows(exp, seeds)), per_voice(read_jsonl(exp / "eval" / "real_heldout" / "per_utt.jsonl"))
     resynth_rows = exp / "eval" / "resynth_heldout" / "per_utt.jsonl"
-    resynth = per_voice(read_rows(resynth_rows)) if resynth_rows.is_file() else {}
+    resynth = per_voice(read_jsonl(resynth_rows)) if resynth_rows.is_file() else {}
     lines = ["## SIM per held-out voice", ""]
     if not generated or not real:
         return lines + ["Not available: these evaluations predate per-utterance voices in per_utt.jsonl "

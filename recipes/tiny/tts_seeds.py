@@ -52,13 +52,14 @@ def per_voice(rows: list[dict]) -> dict[str, dict]:
     return dict(sorted(voices.items()))
 
 
-def read_rows(path: Path) -> list[dict]:
-    """The rows of a per_utt.jsonl (an error when it is missing)."""
+def read_jsonl(path: Path, missing: str = "rerun stage 6") -> list[dict]:
+    """The rows of a .jsonl file (per_utt.jsonl, metrics.jsonl); a missing file is an error that says
+    what to run (`missing`)."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (rerun stage 6)")
+        raise FileNotFoundError(f"{path}: missing ({missing})")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def seed_rows(exp: Path, seeds: list[int]) -> list[dict]:
     """Every seed's per-utterance TTS rows, pooled."""
-    return [row for name in run_names(seeds) for row in read_rows(exp / "eval" / name / "per_utt.jsonl")]
+    return [row for name in run_names(seeds) for row in read_jsonl(exp / "eval" / name / "per_utt.jsonl")]

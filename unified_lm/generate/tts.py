@@ -180,9 +180,9 @@ class TTSEngine:
             rows = torch.arange(len(prepared), device=device)
             prefix = prefix.index_put((rows, last), prefix[rows, last] + pointer.window.to(prefix.dtype))
         hidden, _ = kv.prefill(prefix, batch.lengths)  # [B, H]
-        voice = model.prompt_voice(batch)  # [B, H] each row's voice vector (cfg.voice), or None
-        hist, hist_mask = _initial_history(model.latent_norm.normalize(batch.patches), batch.frame_mask,
-                                           batch.patch_valid.sum(dim=1), k)
+        z = model.latent_norm.normalize(batch.patches)  # [B, Na, P, D] the prompts, normalised
+        voice = model.prompt_voice(batch, z)  # [B, H] each row's voice vector (cfg.voice), or None
+        hist, hist_mask = _initial_history(z, batch.frame_mask, batch.patch_valid.sum(dim=1), k)
         gens = [torch.Generator().manual_seed(row_seed(opt.seed, r.utt_id)) for r in requests]
         caps = torch.tensor([x.cap for x in prepared])
         active, count = list(range(len(prepared))), torch.zeros(len(prepared), dtype=torch.long)
